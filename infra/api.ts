@@ -1,0 +1,54 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
+import { failIfExited, freePort, launch, waitFor, type ManagedProcess } from './processes.js';
+
+export interface ApiReplica {
+  id: string;
+  port: number;
+  url: string;
+  env: NodeJS.ProcessEnv;
+  process: ManagedProcess;
+}
+
+const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+/** Starts one API replica (labs/01-ingest/src/server.ts) as its own process and waits for /ready. */
+export async function startApiReplica(opts: {
+  id: string;
+  brokers: string[];
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  logDir?: string;
+  keepAfterExit?: boolean;
+}): Promise<ApiReplica> {
+  const port = opts.port ?? (await freePort());
+  const env: NodeJS.ProcessEnv = {
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+    API_PORT: String(port),
+    API_INSTANCE_ID: opts.id,
+    KAFKA_BROKERS: opts.brokers.join(','),
+  };
+  const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'crm-api-'));
+  const proc = launch(opts.id, tsxBin, [join(repoRoot, 'labs', '01-ingest', 'src', 'server.ts')], {
+    env,
+    cwd: repoRoot,
+    logFile: join(logDir, `${opts.id}.log`),
+    keepAfterExit: opts.keepAfterExit,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const checkAlive = failIfExited(proc);
+  await waitFor(`${opts.id} /ready (log: ${proc.logFile})`, async () => {
+    checkAlive();
+    const response = await fetch(`${url}/ready`);
+    return response.status === 200;
+  }, { timeoutMs: 60_000 });
+  return { id: opts.id, port, url, env, process: proc };
+}
+
+/** Restarts a replica on the same port with the same settings. */
+export function restartApiReplica(replica: ApiReplica): Promise<ApiReplica> {
+  return startApiReplica({ id: replica.id, brokers: String(replica.env.KAFKA_BROKERS).split(','), port: replica.port, env: replica.env });
+}

@@ -1,0 +1,155 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { kafkaLibs } from './paths.js';
+import { freePorts, launch, waitFor, waitForPort, type ManagedProcess } from './processes.js';
+
+const exec = promisify(execFile);
+
+export interface KafkaOptions {
+  /** Data and log folder; reuse it to restart a broker with its data. Default: a new temp folder. */
+  dataDir?: string;
+  /** Direct listener, for the tests' own reads and the lab tools. */
+  brokerPort?: number;
+  /** Second listener, meant to sit behind Toxiproxy. */
+  proxiedListenerPort?: number;
+  /** The address the second listener advertises: the Toxiproxy port in front of it. */
+  proxiedAdvertisedPort?: number;
+  controllerPort?: number;
+  heapMb?: number;
+  /** Kept by the launcher between restarts on the same dataDir. */
+  clusterId?: string;
+  /** Partitions of auto-created topics and the default for `ensureTopic`. */
+  defaultPartitions?: number;
+  /** Leave the broker running after this process exits (`npm run up`). */
+  keepAfterExit?: boolean;
+}
+
+export interface KafkaBroker {
+  /** Bootstrap list for clients on the direct listener. */
+  brokers: string[];
+  /** Bootstrap list for clients that go through Toxiproxy (its advertised address). */
+  proxiedBrokers: string[];
+  ports: { broker: number; proxiedListener: number; proxiedAdvertised: number; controller: number };
+  dataDir: string;
+  clusterId: string;
+  process: ManagedProcess;
+  options: Required<Omit<KafkaOptions, 'keepAfterExit'>> & { keepAfterExit: boolean };
+}
+
+/** Kafka's Uuid in base64url without padding, as `kafka-storage random-uuid` prints it. */
+function randomClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function serverProperties(o: KafkaBroker['options']): string {
+  return `# Written by infra/kafka.ts
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${o.controllerPort}
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://127.0.0.1:${o.brokerPort},PROXIED://127.0.0.1:${o.proxiedListenerPort},CONTROLLER://127.0.0.1:${o.controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${o.brokerPort},PROXIED://127.0.0.1:${o.proxiedAdvertisedPort}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,PROXIED:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=${join(o.dataDir, 'data')}
+num.partitions=${o.defaultPartitions}
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+group.initial.rebalance.delay.ms=0
+log.segment.bytes=67108864
+num.network.threads=2
+num.io.threads=4
+`;
+}
+
+const log4jProperties = `log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+log4j.logger.kafka.server.BrokerServer=INFO
+`;
+
+/**
+ * Starts one Kafka broker in KRaft combined mode (broker + controller) from the cached jars.
+ * Clients use `brokers` (direct) or `proxiedBrokers` (through Toxiproxy); never the controller port.
+ */
+export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> {
+  if (!existsSync(join(kafkaLibs, '.complete'))) {
+    throw new Error(`Kafka jars missing in ${kafkaLibs}: run infra/install.sh`);
+  }
+  const [broker, proxiedListener, proxiedAdvertised, controller] = await freePorts(4);
+  const options: KafkaBroker['options'] = {
+    dataDir: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'crm-kafka-')),
+    brokerPort: opts.brokerPort ?? broker!,
+    proxiedListenerPort: opts.proxiedListenerPort ?? proxiedListener!,
+    proxiedAdvertisedPort: opts.proxiedAdvertisedPort ?? proxiedAdvertised!,
+    controllerPort: opts.controllerPort ?? controller!,
+    heapMb: opts.heapMb ?? Number(process.env.KAFKA_HEAP_MB ?? 512),
+    clusterId: opts.clusterId ?? randomClusterId(),
+    defaultPartitions: opts.defaultPartitions ?? 2,
+    keepAfterExit: opts.keepAfterExit ?? false,
+  };
+  const { dataDir } = options;
+  mkdirSync(dataDir, { recursive: true });
+  const propsFile = join(dataDir, 'server.properties');
+  const log4jFile = join(dataDir, 'log4j.properties');
+  writeFileSync(propsFile, serverProperties(options));
+  writeFileSync(log4jFile, log4jProperties);
+
+  const classpath = join(kafkaLibs, '*');
+  const jvm = [`-Xms${Math.min(256, options.heapMb)}m`, `-Xmx${options.heapMb}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4jFile}`];
+
+  if (!existsSync(join(dataDir, 'data', 'meta.properties'))) {
+    await exec('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--ignore-formatted',
+      '-t', options.clusterId, '-c', propsFile]);
+  }
+
+  const proc = launch('kafka', 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', propsFile], {
+    logFile: join(dataDir, 'kafka.log'),
+    keepAfterExit: options.keepAfterExit,
+  });
+  await waitForPort(proc, options.brokerPort, 60_000);
+  const handle: KafkaBroker = {
+    brokers: [`127.0.0.1:${options.brokerPort}`],
+    proxiedBrokers: [`127.0.0.1:${options.proxiedAdvertisedPort}`],
+    ports: { broker: options.brokerPort, proxiedListener: options.proxiedListenerPort,
+      proxiedAdvertised: options.proxiedAdvertisedPort, controller: options.controllerPort },
+    dataDir,
+    clusterId: options.clusterId,
+    process: proc,
+    options,
+  };
+  await waitForKafkaReady(handle.brokers);
+  return handle;
+}
+
+/** Restarts a stopped broker on the same ports and data folder: what it acked is still there. */
+export function restartKafka(previous: KafkaBroker): Promise<KafkaBroker> {
+  return startKafka(previous.options);
+}
+
+/** Waits until the broker answers metadata requests and can create a topic. */
+export async function waitForKafkaReady(brokers: string[], timeoutMs = 60_000): Promise<void> {
+  const admin = new Kafka({ brokers, clientId: 'crm-lab-infra', logLevel: logLevel.NOTHING,
+    retry: { retries: 0 } }).admin();
+  try {
+    await waitFor('Kafka metadata', async () => {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      return cluster.brokers.length > 0 && cluster.controller !== null;
+    }, { timeoutMs, intervalMs: 500 });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

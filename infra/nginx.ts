@@ -1,0 +1,87 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nginxBin, repoRoot } from './paths.js';
+import { freePort, launch, waitForPort, type ManagedProcess } from './processes.js';
+
+export interface NginxOptions {
+  /** API replicas, as host:port. */
+  upstreams: string[];
+  port?: number;
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** limit_req rate per client IP (requests per second). Default 20, or NGINX_RATE. */
+  rate?: number;
+  /** limit_req burst served without delay. Default 50, or NGINX_BURST. */
+  burst?: number;
+  workers?: number | 'auto';
+  prefix?: string;
+  keepAfterExit?: boolean;
+}
+
+export interface NginxServer {
+  url: string;
+  port: number;
+  confFile: string;
+  rate: number;
+  burst: number;
+  process: ManagedProcess;
+}
+
+export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit'>>): string {
+  const servers = o.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=5s;`).join('\n');
+  const values: Record<string, string> = {
+    WORKERS: String(o.workers),
+    PREFIX: o.prefix,
+    RATE: String(o.rate),
+    BURST: String(o.burst),
+    LISTEN: `${o.host}:${o.port}`,
+    UPSTREAM_SERVERS: servers,
+  };
+  const template = readFileSync(join(repoRoot, 'infra', 'nginx', 'nginx.conf.template'), 'utf8');
+  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    if (!(key in values)) throw new Error(`nginx template: no value for ${key}`);
+    return values[key]!;
+  });
+}
+
+/** Starts nginx in the foreground with the repo's config on an unprivileged port. */
+export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
+  const options = {
+    upstreams: opts.upstreams,
+    port: opts.port ?? (await freePort()),
+    host: opts.host ?? '127.0.0.1',
+    rate: opts.rate ?? Number(process.env.NGINX_RATE ?? 20),
+    burst: opts.burst ?? Number(process.env.NGINX_BURST ?? 50),
+    workers: opts.workers ?? 'auto',
+    prefix: opts.prefix ?? mkdtempSync(join(tmpdir(), 'crm-nginx-')),
+  };
+  mkdirSync(join(options.prefix, 'tmp'), { recursive: true });
+  chmodSync(options.prefix, 0o755); // workers run as an unprivileged user when started by root
+  const confFile = join(options.prefix, 'nginx.conf');
+  writeFileSync(confFile, renderNginxConf(options));
+  const proc = launch('nginx', nginxBin, ['-p', options.prefix, '-c', confFile, '-g', 'daemon off;'], {
+    logFile: join(options.prefix, 'nginx.out'),
+    keepAfterExit: opts.keepAfterExit,
+  });
+  await waitForPort(proc, options.port);
+  return { url: `http://${options.host}:${options.port}`, port: options.port, confFile, rate: options.rate, burst: options.burst, process: proc };
+}
+
+/** The config docker-compose.yml mounts (regenerate: npx tsx infra/nginx.ts --docker > infra/nginx/docker.conf). */
+export function renderDockerNginxConf(): string {
+  return renderNginxConf({
+    upstreams: ['api:3000'],
+    host: '0.0.0.0',
+    port: 8080,
+    rate: 20,
+    burst: 50,
+    workers: 'auto',
+    prefix: '/tmp/nginx',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--docker') {
+  process.stdout.write(renderDockerNginxConf());
+}

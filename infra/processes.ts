@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createConnection, createServer } from 'node:net';
+
+/** A child process started by the lab, in its own process group, with output in a log file. */
+export interface ManagedProcess {
+  name: string;
+  pid: number;
+  logFile: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after graceMs; resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once, as a crash would. */
+  kill(): Promise<void>;
+}
+
+const running = new Set<ManagedProcess>();
+let exitHookInstalled = false;
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Never leave a broker or a replica behind when the parent dies.
+  process.on('exit', () => {
+    for (const p of running) signalGroup(p.pid, 'SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => process.exit(130));
+  }
+}
+
+export interface LaunchOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logFile: string;
+  /** Keep running after this process exits (used by `npm run up`). */
+  keepAfterExit?: boolean;
+}
+
+export function launch(name: string, command: string, args: string[], opts: LaunchOptions): ManagedProcess {
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  // The child writes its log file itself, so it outlives this process without a broken pipe.
+  const logFd = openSync(opts.logFile, 'a');
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+  });
+  closeSync(logFd);
+  if (child.pid === undefined) throw new Error(`${name}: failed to spawn ${command}`);
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  const managed: ManagedProcess = {
+    name,
+    pid: child.pid,
+    logFile: opts.logFile,
+    child,
+    exited,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      signalGroup(child.pid!, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      signalGroup(child.pid!, 'SIGKILL');
+      await exited;
+    },
+  };
+  if (opts.keepAfterExit) {
+    child.unref();
+  } else {
+    installExitHook();
+    running.add(managed);
+    void exited.then(() => running.delete(managed));
+  }
+  return managed;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Thrown from a `waitFor` check to stop waiting at once (e.g. the process died). */
+export class StopWaiting extends Error {}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 30_000, intervalMs = 200 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      if (error instanceof StopWaiting) throw error;
+      lastError = error;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export function portAcceptsConnections(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Throws StopWaiting once the process has exited: for `waitFor` checks. */
+export function failIfExited(proc: ManagedProcess): () => void {
+  let exitCode: number | string | undefined;
+  void proc.exited.then((code) => (exitCode = code));
+  return () => {
+    if (exitCode !== undefined) throw new StopWaiting(`${proc.name} exited with ${exitCode}; see ${proc.logFile}`);
+  };
+}
+
+/** Waits for a port to accept connections, failing early if the process dies first. */
+export async function waitForPort(proc: ManagedProcess, port: number, timeoutMs = 30_000): Promise<void> {
+  const checkAlive = failIfExited(proc);
+  await waitFor(`${proc.name} on port ${port} (log: ${proc.logFile})`, () => {
+    checkAlive();
+    return portAcceptsConnections(port);
+  }, { timeoutMs, intervalMs: 100 });
+}

@@ -1,0 +1,94 @@
+/**
+ * Brings the whole system up as local processes and leaves it running:
+ * Kafka (KRaft) → Toxiproxy in front of it → 3 API replicas → nginx. Idempotent: a component
+ * whose port already answers is left as it is. `npm run down` stops what this started.
+ */
+import { join } from 'node:path';
+import { startApiReplica } from './api.js';
+import { startKafka } from './kafka.js';
+import { startNginx } from './nginx.js';
+import { portAcceptsConnections, type ManagedProcess } from './processes.js';
+import { runDir, stackPorts, writePid } from './stack.js';
+import { startToxiproxy } from './toxiproxy.js';
+import { Toxiproxy } from 'toxiproxy-node-client';
+import { loadConfig } from '../shared/config.js';
+import { createKafka, ensureTopic } from '../shared/kafka.js';
+
+const ports = stackPorts();
+const config = loadConfig();
+const logDir = join(runDir, 'logs');
+
+async function ensure(name: string, port: number, start: () => Promise<ManagedProcess>): Promise<void> {
+  if (await portAcceptsConnections(port)) {
+    console.log(`  ${name.padEnd(10)} already running on port ${port}`);
+    return;
+  }
+  const proc = await start();
+  writePid(name, proc.pid);
+  console.log(`  ${name.padEnd(10)} started (pid ${proc.pid}, log ${proc.logFile})`);
+}
+
+console.log('Starting crm-event-lab:');
+await ensure('kafka', ports.kafka, async () =>
+  (await startKafka({
+    dataDir: join(runDir, 'kafka'),
+    brokerPort: ports.kafka,
+    controllerPort: ports.kafkaController,
+    proxiedListenerPort: ports.kafkaProxiedListener,
+    proxiedAdvertisedPort: ports.kafkaViaToxiproxy,
+    keepAfterExit: true,
+  })).process);
+
+const directBrokers = [`127.0.0.1:${ports.kafka}`];
+const kafka = createKafka(directBrokers, 'crm-lab-up');
+await ensureTopic(kafka, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS);
+await ensureTopic(kafka, config.KAFKA_DLQ_TOPIC, 1);
+
+await ensure('toxiproxy', ports.toxiproxy, async () =>
+  (await startToxiproxy({ port: ports.toxiproxy, logDir, keepAfterExit: true })).process);
+const toxiproxy = new Toxiproxy(`http://127.0.0.1:${ports.toxiproxy}`);
+const proxies = await toxiproxy.getAll();
+if (!proxies.kafka) {
+  await toxiproxy.createProxy({
+    name: 'kafka',
+    listen: `127.0.0.1:${ports.kafkaViaToxiproxy}`,
+    upstream: `127.0.0.1:${ports.kafkaProxiedListener}`,
+  });
+}
+
+// The replicas reach Kafka through Toxiproxy, so `curl` on its API can cut or slow them.
+const viaToxiproxy = [`127.0.0.1:${ports.kafkaViaToxiproxy}`];
+for (const [i, port] of ports.apis.entries()) {
+  const id = `api-${i + 1}`;
+  await ensure(id, port, async () =>
+    (await startApiReplica({ id, port, brokers: viaToxiproxy, logDir, env: { LOG_LEVEL: 'info' }, keepAfterExit: true })).process);
+}
+
+let nginxLimits = '';
+await ensure('nginx', ports.nginx, async () => {
+  const nginx = await startNginx({
+    upstreams: ports.apis.map((p) => `127.0.0.1:${p}`),
+    port: ports.nginx,
+    prefix: join(runDir, 'nginx'),
+    keepAfterExit: true,
+  });
+  nginxLimits = ` (limit ${nginx.rate} r/s per IP, burst ${nginx.burst})`;
+  return nginx.process;
+});
+
+console.log(`
+crm-event-lab is up:
+  nginx      http://127.0.0.1:${ports.nginx}${nginxLimits}
+  api        ${ports.apis.map((p) => `http://127.0.0.1:${p}`).join('  ')} (app limit ${config.RATE_LIMIT_MAX} req per ${config.RATE_LIMIT_WINDOW_MS / 1000} s per IP)
+  kafka      127.0.0.1:${ports.kafka} (direct)   127.0.0.1:${ports.kafkaViaToxiproxy} (through Toxiproxy, used by the API)
+  toxiproxy  http://127.0.0.1:${ports.toxiproxy} (proxy "kafka")
+  logs       ${logDir}
+
+Send an event:
+  curl -i -X POST http://127.0.0.1:${ports.nginx}/track -H 'content-type: application/json' \\
+    -d '{"user_id":"user_123","event_type":"page_view","properties":{"page":"/pricing"}}'
+Read the topic back:
+  bash infra/kafka-cli.sh console-consumer --bootstrap-server 127.0.0.1:${ports.kafka} --topic ${config.KAFKA_TOPIC} \\
+    --from-beginning --property print.key=true --property print.partition=true
+Stop everything: npm run down`);
+process.exit(0);

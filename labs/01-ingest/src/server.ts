@@ -1,0 +1,32 @@
+/** One API replica: `npm run api` (settings from the environment, see shared/config.ts). */
+import { pino } from 'pino';
+import { loadConfig } from '../../../shared/config.js';
+import { createKafka } from '../../../shared/kafka.js';
+import { buildApp } from './app.js';
+import { EventPublisher } from './publisher.js';
+
+const config = loadConfig();
+const log = pino({ level: config.LOG_LEVEL, base: { instance: config.API_INSTANCE_ID } });
+const kafka = createKafka(config.kafkaBrokers, `${config.KAFKA_CLIENT_ID}-${config.API_INSTANCE_ID}`);
+// The process's single producer, shared by every request.
+const publisher = new EventPublisher(kafka, {
+  topic: config.KAFKA_TOPIC,
+  partitions: config.KAFKA_TOPIC_PARTITIONS,
+  timeoutMs: config.PUBLISH_TIMEOUT_MS,
+  log,
+});
+const app = await buildApp(config, publisher, log);
+void publisher.start();
+await app.listen({ host: config.API_HOST, port: config.API_PORT });
+
+let closing = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, async () => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    await app.close();
+    await publisher.stop();
+    process.exit(0);
+  });
+}

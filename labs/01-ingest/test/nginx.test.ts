@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
+import { startNginx, type NginxServer } from '../../../infra/nginx.js';
+import { countByStatus, track, type HttpResult } from '../../../shared/testing/http.js';
+import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+
+const { brokers } = inject('kafka');
+const topic = uniqueTopic('lab01-nginx');
+let replicas: ApiReplica[] = [];
+let nginx: NginxServer;
+
+beforeAll(async () => {
+  await createTopic(brokers, topic, 2);
+  replicas = await Promise.all(['api-1', 'api-2', 'api-3'].map((id) =>
+    startApiReplica({ id, brokers, env: { KAFKA_TOPIC: topic } })));
+  nginx = await startNginx({ upstreams: replicas.map((r) => `127.0.0.1:${r.port}`), rate: 20, burst: 50 });
+});
+afterAll(async () => {
+  await nginx?.process.stop();
+  await Promise.all(replicas.map((r) => r.process.stop()));
+});
+
+/** Every event that got a 202 is stored in Kafka exactly once. */
+async function expectAllAckedStored(results: HttpResult[]) {
+  const acked = results.filter((r) => r.status === 202).map((r) => r.body.event_id as string);
+  const stored = new Map<string, number>();
+  for (const r of await readTopic(brokers, topic)) stored.set(r.value.event_id, (stored.get(r.value.event_id) ?? 0) + 1);
+  expect(acked.filter((id) => stored.get(id) !== 1)).toEqual([]);
+}
+
+describe('nginx in front of 3 API replicas', () => {
+  it('round-robins requests over every replica', async () => {
+    const results: HttpResult[] = [];
+    for (let i = 0; i < 30; i++) {
+      results.push(await track(nginx.url, { user_id: `rr_${i}`, event_type: 'page_view' }, { localAddress: '127.0.1.1' }));
+    }
+    expect(countByStatus(results)).toEqual({ 202: 30 });
+    const perReplica = countByStatus(results.map((r) => ({ status: Number(String(r.headers['x-api-instance']).slice(4)) })));
+    console.log('requests per replica (api-N: count):', perReplica);
+    expect(Object.keys(perReplica).sort()).toEqual(['1', '2', '3']);
+    await expectAllAckedStored(results);
+  });
+
+  it('answers a burst of 80 requests from one IP with 429s for what exceeds rate 20/s + burst 50', async () => {
+    const started = performance.now();
+    const results = await Promise.all(Array.from({ length: 80 }, (_, i) =>
+      track(nginx.url, { user_id: `burst_${i}`, event_type: 'click' }, { localAddress: '127.0.1.2' })));
+    const elapsedS = (performance.now() - started) / 1000;
+    const counts = countByStatus(results);
+    console.log(`burst of 80 in ${elapsedS.toFixed(2)} s (limit rate=${nginx.rate}r/s burst=${nginx.burst} nodelay):`, counts);
+
+    expect((counts[202] ?? 0) + (counts[429] ?? 0)).toBe(80);
+    // nodelay serves the burst at once; beyond it only the refill of `rate` per second gets through.
+    expect(counts[202]).toBeGreaterThanOrEqual(nginx.burst);
+    expect(counts[202]).toBeLessThanOrEqual(1 + nginx.burst + Math.ceil(nginx.rate * elapsedS));
+    // The 429s come from nginx itself: no replica saw them.
+    const rejected = results.filter((r) => r.status === 429);
+    expect(rejected.every((r) => r.headers['x-api-instance'] === undefined)).toBe(true);
+    await expectAllAckedStored(results);
+  });
+
+  it('skips a replica that is down and keeps accepting every request', async () => {
+    await replicas[2]!.process.kill();
+    const results: HttpResult[] = [];
+    for (let i = 0; i < 20; i++) {
+      results.push(await track(nginx.url, { user_id: `failover_${i}`, event_type: 'page_view' }, { localAddress: '127.0.1.3' }));
+    }
+    expect(countByStatus(results)).toEqual({ 202: 20 });
+    expect(results.filter((r) => r.headers['x-api-instance'] === 'api-3')).toEqual([]);
+    await expectAllAckedStored(results);
+  });
+});

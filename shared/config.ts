@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+/** Every setting comes from the environment; these are the defaults the labs describe. */
+const ConfigSchema = z.object({
+  KAFKA_BROKERS: z.string().default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().default('crm-event-lab'),
+  KAFKA_TOPIC: z.string().default('crm-events'),
+  KAFKA_DLQ_TOPIC: z.string().default('crm-events-dlq'),
+  KAFKA_TOPIC_PARTITIONS: int(2),
+  CONSUMER_GROUP: z.string().default('crm-event-processors'),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: int(3000),
+  /** Shown in the `x-api-instance` header so round-robin is visible. */
+  API_INSTANCE_ID: z.string().default('api-1'),
+  /** App-level limit per client IP: RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS. */
+  RATE_LIMIT_MAX: int(100),
+  RATE_LIMIT_WINDOW_MS: int(60_000),
+  BODY_LIMIT_BYTES: int(16 * 1024),
+  /** How long /track waits for the broker's ack before answering 503. */
+  PUBLISH_TIMEOUT_MS: int(5_000),
+  /** Proxies whose X-Forwarded-For is believed (nginx connects from 127.0.0.1). */
+  TRUST_PROXY: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & { kafkaBrokers: string[] };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return { ...parsed.data, kafkaBrokers: parsed.data.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean) };
+}
