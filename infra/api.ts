@@ -26,6 +26,8 @@ export async function startApiReplica(opts: {
   const port = opts.port ?? (await freePort());
   const env: NodeJS.ProcessEnv = {
     LOG_LEVEL: 'warn',
+    // Its own log file keeps kafkajs' warnings, whatever the parent's level.
+    KAFKAJS_LOG_LEVEL: 'warn',
     ...opts.env,
     API_PORT: String(port),
     API_INSTANCE_ID: opts.id,

@@ -39,3 +39,13 @@ export function readPids(): { name: string; pid: number }[] {
 export function removePid(name: string): void {
   rmSync(join(runDir, 'pids', `${name}.pid`), { force: true });
 }
+
+/** The process exists (signal 0 checks without touching it). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -8,7 +8,8 @@ import { startApiReplica } from './api.js';
 import { startKafka } from './kafka.js';
 import { startNginx } from './nginx.js';
 import { portAcceptsConnections, type ManagedProcess } from './processes.js';
-import { runDir, stackPorts, writePid } from './stack.js';
+import { isAlive, readPids, runDir, stackPorts, writePid } from './stack.js';
+import { startWorker } from './worker.js';
 import { startToxiproxy } from './toxiproxy.js';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { loadConfig } from '../shared/config.js';
@@ -64,6 +65,20 @@ for (const [i, port] of ports.apis.entries()) {
     (await startApiReplica({ id, port, brokers: viaToxiproxy, logDir, env: { LOG_LEVEL: 'info' }, keepAfterExit: true })).process);
 }
 
+// Workers listen on no port: a live pid from the last `up` means it is running.
+const workerCount = Number(process.env.WORKERS ?? 2);
+for (let i = 1; i <= workerCount; i++) {
+  const id = `worker-${i}`;
+  const previous = readPids().find((p) => p.name === id);
+  if (previous && isAlive(previous.pid)) {
+    console.log(`  ${id.padEnd(10)} already running (pid ${previous.pid})`);
+    continue;
+  }
+  const worker = startWorker({ id, brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true });
+  writePid(id, worker.process.pid);
+  console.log(`  ${id.padEnd(10)} started (pid ${worker.process.pid}, log ${worker.process.logFile})`);
+}
+
 let nginxLimits = '';
 await ensure('nginx', ports.nginx, async () => {
   const nginx = await startNginx({
@@ -82,6 +97,7 @@ crm-event-lab is up:
   api        ${ports.apis.map((p) => `http://127.0.0.1:${p}`).join('  ')} (app limit ${config.RATE_LIMIT_MAX} req per ${config.RATE_LIMIT_WINDOW_MS / 1000} s per IP)
   kafka      127.0.0.1:${ports.kafka} (direct)   127.0.0.1:${ports.kafkaViaToxiproxy} (through Toxiproxy, used by the API)
   toxiproxy  http://127.0.0.1:${ports.toxiproxy} (proxy "kafka")
+  workers    ${workerCount} in group ${config.CONSUMER_GROUP}, profiles in ${join(runDir, 'profiles.db')}
   logs       ${logDir}
 
 Send an event:
@@ -90,5 +106,7 @@ Send an event:
 Read the topic back:
   bash infra/kafka-cli.sh console-consumer --bootstrap-server 127.0.0.1:${ports.kafka} --topic ${config.KAFKA_TOPIC} \\
     --from-beginning --property print.key=true --property print.partition=true
+Consumer lag per partition:
+  npm run lag
 Stop everything: npm run down`);
 process.exit(0);

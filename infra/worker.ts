@@ -1,0 +1,41 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
+import { launch, type ManagedProcess } from './processes.js';
+
+export interface WorkerProcess {
+  id: string;
+  env: NodeJS.ProcessEnv;
+  process: ManagedProcess;
+}
+
+const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+/** Starts one lab 02 worker (labs/02-consumer-groups/src/main.ts) as its own process. */
+export function startWorker(opts: {
+  id: string;
+  brokers: string[];
+  profileDb: string;
+  env?: NodeJS.ProcessEnv;
+  logDir?: string;
+  keepAfterExit?: boolean;
+}): WorkerProcess {
+  const env: NodeJS.ProcessEnv = {
+    LOG_LEVEL: 'info',
+    // Its own log file keeps kafkajs' warnings, whatever the parent's level.
+    KAFKAJS_LOG_LEVEL: 'warn',
+    ...opts.env,
+    WORKER_ID: opts.id,
+    PROFILE_DB: opts.profileDb,
+    KAFKA_BROKERS: opts.brokers.join(','),
+  };
+  const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'crm-worker-'));
+  const proc = launch(opts.id, tsxBin, [join(repoRoot, 'labs', '02-consumer-groups', 'src', 'main.ts')], {
+    env,
+    cwd: repoRoot,
+    logFile: join(logDir, `${opts.id}.log`),
+    keepAfterExit: opts.keepAfterExit,
+  });
+  return { id: opts.id, env, process: proc };
+}

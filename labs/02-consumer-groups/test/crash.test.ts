@@ -1,0 +1,113 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Admin, Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitFor } from '../../../infra/processes.js';
+import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
+import { createEventProducer, createKafka } from '../../../shared/kafka.js';
+import { consumerLag, totalLag } from '../../../shared/lag.js';
+import type { EnrichedEvent } from '../../../shared/schema.js';
+import { waitForStableGroup } from '../../../shared/testing/groups.js';
+import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { ProfileStore } from '../src/profile-store.js';
+import { enrichedEvent } from './events.js';
+
+const { brokers } = inject('kafka');
+const topic = uniqueTopic('lab02-crash');
+const groupId = uniqueTopic('crm-event-processors');
+const dir = mkdtempSync(join(tmpdir(), 'lab02-crash-'));
+const profileDb = join(dir, 'profiles.db');
+const workers = new Map<string, WorkerProcess>();
+const expected = new Map<string, { logins: number; events: number }>();
+let admin: Admin;
+let producer: Producer;
+let store: ProfileStore;
+
+// Slow processing and a commit only at the end of each batch: a crash lands between processing and commit.
+const start = (id: string) =>
+  workers.set(id, startWorker({
+    id, brokers, profileDb, logDir: dir,
+    env: { KAFKA_TOPIC: topic, CONSUMER_GROUP: groupId, PROCESS_DELAY_MS: '10', COMMIT_EVERY: '100000' },
+  }));
+
+/** 20 users × `perUser` events, a third of them logins; remembers what each profile must show. */
+async function produceEvents(perUser: number): Promise<number> {
+  const events: EnrichedEvent[] = [];
+  for (let u = 0; u < 20; u++) {
+    for (let i = 0; i < perUser; i++) {
+      const user = `user_${u}`;
+      const type = i % 3 === 0 ? 'login' : 'page_view';
+      events.push(enrichedEvent(user, type));
+      const e = expected.get(user) ?? { logins: 0, events: 0 };
+      expected.set(user, { logins: e.logins + (type === 'login' ? 1 : 0), events: e.events + 1 });
+    }
+  }
+  await producer.send({ topic, acks: -1, messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
+  return events.length;
+}
+
+async function waitUntilDrained(total: number) {
+  await waitFor('lag 0 and every event processed', async () =>
+    totalLag(await consumerLag(admin, groupId, topic)) === 0 && store.processedCount() === total, { timeoutMs: 90_000, intervalMs: 500 });
+}
+
+function expectExactProfiles() {
+  for (const [user, e] of expected) {
+    expect({ user, ...store.profile(user) }).toMatchObject({ user, login_count: e.logins, event_count: e.events });
+  }
+}
+
+beforeAll(async () => {
+  await createTopic(brokers, topic, 2);
+  const kafka = createKafka(brokers, 'lab02-crash-test');
+  admin = kafka.admin();
+  await admin.connect();
+  producer = createEventProducer(kafka);
+  await producer.connect();
+  store = new ProfileStore(profileDb);
+});
+afterAll(async () => {
+  await Promise.all([...workers.values()].map((w) => w.process.stop()));
+  await producer?.disconnect();
+  await admin?.disconnect();
+  store?.close();
+});
+
+describe('worker crashes and graceful stops', () => {
+  it('after a SIGKILL mid-batch, the survivor reprocesses the uncommitted events and skips them as duplicates: profiles stay exact', async () => {
+    start('worker-1');
+    start('worker-2');
+    await waitForStableGroup(admin, groupId, topic, 2);
+    const total = await produceEvents(15);
+
+    await waitFor('worker-1 to be mid-batch', () => store.processed().filter((r) => r.worker_id === 'worker-1').length >= 20);
+    await workers.get('worker-1')!.process.kill();
+    const processedByVictim = store.processed().filter((r) => r.worker_id === 'worker-1').length;
+
+    await waitUntilDrained(total);
+    const group = await waitForStableGroup(admin, groupId, topic, 1);
+    const duplicates = store.duplicatesSkipped();
+    console.log(`sent=${total} processed=${store.processedCount()} by_killed_worker=${processedByVictim} duplicates_skipped=${duplicates} group=${JSON.stringify(group.members)}`);
+
+    expect(group.members).toEqual([{ clientId: 'worker-2', partitions: [0, 1] }]);
+    expect(duplicates).toBeGreaterThan(0);
+    expectExactProfiles();
+  });
+
+  it('on SIGTERM a worker commits what it processed and leaves the group: the next owner sees no duplicate', async () => {
+    start('worker-3');
+    await waitForStableGroup(admin, groupId, topic, 2);
+    const duplicatesBefore = store.duplicatesSkipped();
+    const total = store.processedCount() + (await produceEvents(10));
+
+    await waitFor('worker-2 to be mid-batch', () => store.processedCount() >= total - 150);
+    const worker2 = workers.get('worker-2')!;
+    await worker2.process.stop();
+    expect(await worker2.process.exited).toBe(0);
+
+    await waitUntilDrained(total);
+    expect(store.duplicatesSkipped()).toBe(duplicatesBefore);
+    expectExactProfiles();
+  });
+});

@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { repoRoot } from '../../../infra/paths.js';
+import { waitFor } from '../../../infra/processes.js';
+import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
+import { createKafka } from '../../../shared/kafka.js';
+import { consumerLag, totalLag } from '../../../shared/lag.js';
+import { track } from '../../../shared/testing/http.js';
+import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { ProfileStore } from '../src/profile-store.js';
+
+const { brokers } = inject('kafka');
+const topic = uniqueTopic('lab02-lag');
+const groupId = uniqueTopic('crm-event-processors');
+const dir = mkdtempSync(join(tmpdir(), 'lab02-lag-'));
+const profileDb = join(dir, 'profiles.db');
+const workers: WorkerProcess[] = [];
+let api: InProcessApi;
+let admin: Admin;
+let store: ProfileStore;
+
+beforeAll(async () => {
+  await createTopic(brokers, topic, 2);
+  api = await startInProcessApi(brokers, { KAFKA_TOPIC: topic, RATE_LIMIT_MAX: '100000' });
+  admin = createKafka(brokers, 'lab02-lag-test').admin();
+  await admin.connect();
+  store = new ProfileStore(profileDb);
+});
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.process.stop()));
+  await api?.close();
+  await admin?.disconnect();
+  store?.close();
+});
+
+describe('consumer lag and per-user order', () => {
+  const accepted: { user: string; seq: number; event_id: string }[] = [];
+
+  it('reports lag equal to the accepted events while no worker runs, and `npm run lag` prints it', async () => {
+    for (let seq = 0; seq < 60; seq++) {
+      // Interleave three users; each user's events are sent one after the other.
+      await Promise.all(['alice', 'bob', 'carol'].map(async (user) => {
+        const res = await track(api.url, { user_id: user, event_type: seq % 10 === 0 ? 'login' : 'page_view', properties: { seq } });
+        expect(res.status).toBe(202);
+        accepted.push({ user, seq, event_id: res.body.event_id });
+      }));
+    }
+    // The group has committed nothing yet: lag counts from the log start.
+    expect(totalLag(await consumerLag(admin, groupId, topic))).toBe(180);
+
+    const { stdout } = await promisify(execFile)(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['labs/02-consumer-groups/src/lag.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic, CONSUMER_GROUP: groupId },
+    });
+    console.log(stdout);
+    expect(stdout).toContain('total lag: 180');
+  });
+
+  it('drains the lag to 0 once a worker runs, processing each user\'s events in the order they were accepted', async () => {
+    workers.push(startWorker({ id: 'worker-1', brokers, profileDb, logDir: dir, env: { KAFKA_TOPIC: topic, CONSUMER_GROUP: groupId } }));
+    await waitFor('lag 0', async () => totalLag(await consumerLag(admin, groupId, topic)) === 0, { timeoutMs: 60_000, intervalMs: 500 });
+
+    const processed = store.processed();
+    expect(processed).toHaveLength(180);
+    for (const user of ['alice', 'bob', 'carol']) {
+      const acceptedOrder = accepted.filter((a) => a.user === user).sort((a, b) => a.seq - b.seq).map((a) => a.event_id);
+      expect(processed.filter((p) => p.user_id === user).map((p) => p.event_id)).toEqual(acceptedOrder);
+      expect(store.profile(user)).toMatchObject({ login_count: 6, event_count: 60 });
+    }
+  });
+});
