@@ -43,6 +43,7 @@ await ensure('kafka', ports.kafka, async () =>
 const directBrokers = [`127.0.0.1:${ports.kafka}`];
 const kafka = createKafka(directBrokers, 'crm-lab-up');
 await ensureTopic(kafka, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS);
+await ensureTopic(kafka, config.KAFKA_RETRY_TOPIC, 1);
 await ensureTopic(kafka, config.KAFKA_DLQ_TOPIC, 1);
 
 await ensure('toxiproxy', ports.toxiproxy, async () =>
@@ -74,7 +75,8 @@ for (let i = 1; i <= workerCount; i++) {
     console.log(`  ${id.padEnd(10)} already running (pid ${previous.pid})`);
     continue;
   }
-  const worker = startWorker({ id, brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true });
+  // The complete worker: lab 02's consumer group plus lab 04's retry lane and dead-letter topic.
+  const worker = startWorker({ id, kind: 'with-dlq', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true });
   writePid(id, worker.process.pid);
   console.log(`  ${id.padEnd(10)} started (pid ${worker.process.pid}, log ${worker.process.logFile})`);
 }
@@ -106,7 +108,8 @@ Send an event:
 Read the topic back:
   bash infra/kafka-cli.sh console-consumer --bootstrap-server 127.0.0.1:${ports.kafka} --topic ${config.KAFKA_TOPIC} \\
     --from-beginning --property print.key=true --property print.partition=true
-Consumer lag per partition:
+Consumer lag per partition, and the dead-letter queue:
   npm run lag
+  npm run dlq -- list
 Stop everything: npm run down`);
 process.exit(0);

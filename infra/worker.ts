@@ -12,9 +12,17 @@ export interface WorkerProcess {
 
 const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
-/** Starts one lab 02 worker (labs/02-consumer-groups/src/main.ts) as its own process. */
+const entries = {
+  /** Lab 02: consumer group, offsets after processing, exactly-once profiles. */
+  'consumer-group': join(repoRoot, 'labs', '02-consumer-groups', 'src', 'main.ts'),
+  /** Lab 04: the same plus retries with backoff and the dead-letter topic. */
+  'with-dlq': join(repoRoot, 'labs', '04-dlq', 'src', 'main.ts'),
+};
+
+/** Starts one worker as its own process (default: lab 02's). */
 export function startWorker(opts: {
   id: string;
+  kind?: keyof typeof entries;
   brokers: string[];
   profileDb: string;
   env?: NodeJS.ProcessEnv;
@@ -31,7 +39,7 @@ export function startWorker(opts: {
     KAFKA_BROKERS: opts.brokers.join(','),
   };
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'crm-worker-'));
-  const proc = launch(opts.id, tsxBin, [join(repoRoot, 'labs', '02-consumer-groups', 'src', 'main.ts')], {
+  const proc = launch(opts.id, tsxBin, [entries[opts.kind ?? 'consumer-group']], {
     env,
     cwd: repoRoot,
     logFile: join(logDir, `${opts.id}.log`),

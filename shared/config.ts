@@ -8,6 +8,8 @@ const ConfigSchema = z.object({
   KAFKA_CLIENT_ID: z.string().default('crm-event-lab'),
   KAFKA_TOPIC: z.string().default('crm-events'),
   KAFKA_DLQ_TOPIC: z.string().default('crm-events-dlq'),
+  /** Where failed events wait for their next attempt (lab 04). */
+  KAFKA_RETRY_TOPIC: z.string().default('crm-events-retry'),
   KAFKA_TOPIC_PARTITIONS: int(2),
   CONSUMER_GROUP: z.string().default('crm-event-processors'),
   API_HOST: z.string().default('127.0.0.1'),

@@ -31,11 +31,14 @@ export class ProfileStore {
   private readonly countDuplicate: Database.Statement;
   private readonly applyTx: (event: EnrichedEvent, position: EventPosition, workerId: string) => ApplyResult;
 
-  constructor(file: string, opts: { dedupe?: boolean } = {}) {
-    this.db = new Database(file);
+  /**
+   * @param opts.dedupe record event_ids (exactly-once); false only to measure what that costs
+   * @param opts.busyTimeoutMs how long a write waits for a lock held elsewhere before failing
+   */
+  constructor(file: string, opts: { dedupe?: boolean; busyTimeoutMs?: number } = {}) {
+    this.db = new Database(file, { timeout: opts.busyTimeoutMs ?? 10_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 10000');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS profiles (
         user_id TEXT PRIMARY KEY,

@@ -3,8 +3,11 @@ import type { Logger } from 'pino';
 import { EnrichedEvent } from '../../../shared/schema.js';
 import type { ApplyResult, EventPosition, ProfileStore } from './profile-store.js';
 
+/** What became of a message: applied, skipped as a duplicate, or (lab 04) sent to retry or to the DLQ. */
+export type ProcessResult = ApplyResult | 'retry-scheduled' | 'dead-lettered';
+
 /** Processes one message; throwing leaves its offset uncommitted (kafkajs retries the batch). */
-export type MessageProcessor = (message: KafkaMessage, position: EventPosition) => Promise<ApplyResult>;
+export type MessageProcessor = (message: KafkaMessage, position: EventPosition) => Promise<ProcessResult>;
 
 export interface WorkerOptions {
   kafka: Kafka;
@@ -21,11 +24,23 @@ export interface WorkerOptions {
   metadataMaxAgeMs?: number;
   /** Replaces the default processing (parse, then apply to the profile store): lab 04 wraps it. */
   processor?: (defaultProcessor: MessageProcessor) => MessageProcessor;
+  /** Metric and trace hooks (see instrumentation.ts); they observe, and change nothing the worker does. */
+  instrumentation?: WorkerInstrumentation;
+}
+
+/** Called by the worker as batches arrive, messages are processed and offsets are committed. */
+export interface WorkerInstrumentation {
+  /** Wraps the processor (outermost), to time and count each attempt. */
+  wrapProcessor?(processor: MessageProcessor): MessageProcessor;
+  batchPolled?(partition: number, messageCount: number): void;
+  committed?(partition: number, nextOffset: number): void;
 }
 
 export class EventWorker {
   readonly consumer: Consumer;
-  readonly stats = { applied: 0, duplicates: 0, commits: 0 };
+  readonly stats: Record<ProcessResult | 'commits', number> = {
+    applied: 0, duplicate: 0, 'retry-scheduled': 0, 'dead-lettered': 0, commits: 0,
+  };
   private readonly processMessage: MessageProcessor;
 
   constructor(private readonly o: WorkerOptions) {
@@ -49,6 +64,7 @@ export class EventWorker {
       return result;
     };
     this.processMessage = o.processor ? o.processor(parseAndApply) : parseAndApply;
+    if (o.instrumentation?.wrapProcessor) this.processMessage = o.instrumentation.wrapProcessor(this.processMessage);
   }
 
   async start(): Promise<void> {
@@ -61,6 +77,7 @@ export class EventWorker {
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+        o.instrumentation?.batchPolled?.(batch.partition, batch.messages.length);
         let uncommitted: string | undefined;
         let sinceCommit = 0;
         // The batch's own commit goes to the group directly; consumer.commitOffsets() is a
@@ -70,6 +87,7 @@ export class EventWorker {
           const offset = String(Number(uncommitted) + 1);
           await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] });
           this.stats.commits++;
+          o.instrumentation?.committed?.(batch.partition, Number(offset));
           o.log.debug({ partition: batch.partition, offset }, 'committed');
           uncommitted = undefined;
           sinceCommit = 0;
@@ -77,7 +95,7 @@ export class EventWorker {
         for (const message of batch.messages) {
           if (!isRunning() || isStale()) break;
           const result = await this.processMessage(message, { topic: batch.topic, partition: batch.partition, offset: Number(message.offset) });
-          this.stats[result === 'applied' ? 'applied' : 'duplicates']++;
+          this.stats[result]++;
           resolveOffset(message.offset);
           uncommitted = message.offset;
           if (++sinceCommit >= commitEvery) await commit();

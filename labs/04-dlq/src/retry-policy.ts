@@ -1,0 +1,56 @@
+import type { IHeaders } from 'kafkajs';
+import type { EventPosition } from '../../02-consumer-groups/src/profile-store.js';
+
+/** Bounded exponential backoff: attempt k (1-based) that fails waits base × 2^(k-1) before the next. */
+export interface RetryPolicy {
+  /** Processing attempts in all, the first included; after the last failure the event goes to the DLQ. */
+  maxAttempts: number;
+  baseDelayMs: number;
+}
+
+export function backoffDelayMs(policy: RetryPolicy, failedAttempt: number): number {
+  return policy.baseDelayMs * 2 ** (failedAttempt - 1);
+}
+
+/** What travels with an event through the retry topic and into the DLQ, as Kafka headers. */
+export interface FailureHeaders {
+  /** Attempts made so far (all failed). */
+  attempts: number;
+  /** When each attempt failed (ms since epoch): the growing gaps are the backoff. */
+  attemptTimes: number[];
+  lastError: string;
+  /** Not before this time (ms since epoch) is the next attempt made. */
+  retryAt: number;
+  original: EventPosition;
+}
+
+const text = (headers: IHeaders | undefined, name: string) => headers?.[name]?.toString();
+
+export function encodeFailureHeaders(h: FailureHeaders): IHeaders {
+  return {
+    attempts: String(h.attempts),
+    attempt_times: JSON.stringify(h.attemptTimes),
+    last_error: h.lastError.slice(0, 1_000),
+    retry_at: String(h.retryAt),
+    original_topic: h.original.topic,
+    original_partition: String(h.original.partition),
+    original_offset: String(h.original.offset),
+  };
+}
+
+/** The failure record of a message from the retry topic or the DLQ; undefined for a fresh event. */
+export function decodeFailureHeaders(headers: IHeaders | undefined): FailureHeaders | undefined {
+  const attempts = text(headers, 'attempts');
+  if (attempts === undefined) return undefined;
+  return {
+    attempts: Number(attempts),
+    attemptTimes: JSON.parse(text(headers, 'attempt_times') ?? '[]') as number[],
+    lastError: text(headers, 'last_error') ?? '',
+    retryAt: Number(text(headers, 'retry_at') ?? 0),
+    original: {
+      topic: text(headers, 'original_topic') ?? '',
+      partition: Number(text(headers, 'original_partition')),
+      offset: Number(text(headers, 'original_offset')),
+    },
+  };
+}

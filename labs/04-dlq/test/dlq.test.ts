@@ -1,0 +1,140 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import type { Admin, Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { repoRoot } from '../../../infra/paths.js';
+import { waitFor } from '../../../infra/processes.js';
+import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
+import { createEventProducer, createKafka } from '../../../shared/kafka.js';
+import { consumerLag, totalLag } from '../../../shared/lag.js';
+import { createTopic, readTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
+import { enrichedEvent } from '../../02-consumer-groups/test/events.js';
+import { DeadLetterQueue } from '../src/dlq.js';
+import type { EventV2 } from '../src/schema-v2.js';
+
+const { brokers } = inject('kafka');
+const topic = uniqueTopic('lab04-events');
+const retryTopic = uniqueTopic('lab04-retry');
+const dlqTopic = uniqueTopic('lab04-dlq');
+const groupId = uniqueTopic('crm-event-processors');
+const dir = mkdtempSync(join(tmpdir(), 'lab04-'));
+const profileDb = join(dir, 'profiles.db');
+const MAX_ATTEMPTS = 4;
+const env = {
+  KAFKA_TOPIC: topic, KAFKA_RETRY_TOPIC: retryTopic, KAFKA_DLQ_TOPIC: dlqTopic, CONSUMER_GROUP: groupId,
+  RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS), RETRY_BASE_MS: '100', STORE_BUSY_TIMEOUT_MS: '50',
+};
+let worker: WorkerProcess;
+let admin: Admin;
+let producer: Producer;
+let store: ProfileStore;
+let dlq: DeadLetterQueue;
+
+const poison: EventV2 = {
+  schema_version: 2, event_id: randomUUID(), user: { id: 'user_v2' }, type: 'login', props: {},
+  server_timestamp: new Date().toISOString(), client_ip: '127.0.0.1',
+};
+
+const lagOf = async (group: string, t: string) => totalLag(await consumerLag(admin, group, t));
+const dlqCli = (...args: string[]) =>
+  promisify(execFile)(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['labs/04-dlq/src/dlq-cli.ts', ...args], {
+    cwd: repoRoot, env: { ...process.env, ...env, KAFKA_BROKERS: brokers.join(',') },
+  });
+
+beforeAll(async () => {
+  await createTopic(brokers, topic, 2);
+  await createTopic(brokers, retryTopic, 1);
+  await createTopic(brokers, dlqTopic, 1);
+  const kafka = createKafka(brokers, 'lab04-test');
+  admin = kafka.admin();
+  await admin.connect();
+  producer = createEventProducer(kafka);
+  await producer.connect();
+  store = new ProfileStore(profileDb);
+  dlq = new DeadLetterQueue(admin, brokers, dlqTopic, `${groupId}-dlq-replay`);
+  worker = startWorker({ id: 'worker-v1', kind: 'with-dlq', brokers, profileDb, logDir: dir, env });
+});
+afterAll(async () => {
+  await worker?.process.stop();
+  await producer?.disconnect();
+  await admin?.disconnect();
+  store?.close();
+});
+
+describe('retries, dead letters and replay', () => {
+  it('dead-letters one poison event among 1,000 after exactly N attempts with growing delays; the other 999 are processed in order', async () => {
+    const good = Array.from({ length: 999 }, (_, i) => enrichedEvent(`user_${i % 37}`, i % 5 === 0 ? 'login' : 'page_view', { seq: i }));
+    const messages = good.map((e) => ({ key: e.user_id, value: JSON.stringify(e) }));
+    messages.splice(500, 0, { key: poison.user.id, value: JSON.stringify(poison) });
+    await producer.send({ topic, acks: -1, messages });
+
+    await waitFor('999 processed and 1 dead letter', async () =>
+      store.processedCount() === 999 && (await dlq.depth()) === 1, { timeoutMs: 90_000, intervalMs: 500 });
+    await waitFor('both lanes drained', async () => (await lagOf(groupId, topic)) === 0 && (await lagOf(`${groupId}-retry`, retryTopic)) === 0);
+
+    const processed = store.processed();
+    for (let u = 0; u < 37; u++) {
+      const user = `user_${u}`;
+      expect(processed.filter((p) => p.user_id === user).map((p) => p.event_id)).toEqual(good.filter((e) => e.user_id === user).map((e) => e.event_id));
+    }
+    const [letter] = await dlq.pending();
+    const gaps = letter!.failure.attemptTimes.slice(1).map((t, i) => t - letter!.failure.attemptTimes[i]!);
+    console.log(`poison event: attempts=${letter!.failure.attempts} backoff gaps ms=${JSON.stringify(gaps)} error=${letter!.failure.lastError.slice(0, 80)}`);
+    expect(letter!.value).toEqual(poison);
+    expect(letter!.failure.attempts).toBe(MAX_ATTEMPTS);
+    expect(letter!.failure.original.topic).toBe(topic);
+    expect(letter!.failure.lastError).toContain('user_id');
+    expect(gaps).toHaveLength(MAX_ATTEMPTS - 1);
+    // Attempt k+1 never starts before its backoff of 100 ms × 2^(k-1) has passed: 100, 200, 400.
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(100 * 2 ** i));
+    // Each retry was its own record in the retry topic.
+    expect(await topicMessageCount(brokers, retryTopic)).toBe(MAX_ATTEMPTS - 1);
+  });
+
+  it('retries a transient failure (the profile store locked) until it succeeds, with no dead letter', async () => {
+    const retriesBefore = await topicMessageCount(brokers, retryTopic);
+    const locker = new Database(profileDb);
+    locker.exec('BEGIN EXCLUSIVE');
+    const event = enrichedEvent('user_transient', 'login');
+    try {
+      await producer.send({ topic, acks: -1, messages: [{ key: event.user_id, value: JSON.stringify(event) }] });
+      await waitFor('a retry to be scheduled', async () => (await topicMessageCount(brokers, retryTopic)) > retriesBefore);
+    } finally {
+      locker.exec('COMMIT');
+      locker.close();
+    }
+    await waitFor('the event to be processed', () => store.profile('user_transient'));
+    expect(store.profile('user_transient')).toMatchObject({ login_count: 1, event_count: 1 });
+    expect(await dlq.depth()).toBe(1); // only the poison event
+  });
+
+  it('after the fix, `npm run dlq -- replay` empties the DLQ and the profile reflects the event once, even if replayed twice', async () => {
+    const list = await dlqCli('list');
+    expect(list.stdout).toContain('1 pending');
+    expect(list.stdout).toContain(poison.event_id);
+
+    // The fix: a worker that understands schema v2 replaces the old one.
+    await worker.process.stop();
+    worker = startWorker({ id: 'worker-v2', kind: 'with-dlq', brokers, profileDb, logDir: dir, env: { ...env, SUPPORTED_SCHEMA_VERSION: '2' } });
+
+    const replay = await dlqCli('replay');
+    console.log(replay.stdout.trim());
+    expect(replay.stdout).toContain('replayed 1');
+    expect(await dlq.depth()).toBe(0);
+    expect((await dlqCli('list')).stdout).toContain('0 pending');
+
+    await waitFor('the replayed event to be processed', () => store.profile('user_v2'));
+    // Someone replays the same record again: the worker recognises its event_id.
+    const [again] = (await readTopic(brokers, topic)).filter((r) => r.headers.replayed_from !== undefined);
+    await producer.send({ topic, acks: -1, messages: [{ key: again!.key, value: JSON.stringify(again!.value) }] });
+    await waitFor('the second replay to be consumed', async () => (await lagOf(groupId, topic)) === 0);
+    await waitFor('a duplicate to be skipped', () => store.duplicatesSkipped() >= 1);
+    expect(store.profile('user_v2')).toMatchObject({ login_count: 1, event_count: 1 });
+  });
+});
