@@ -12,7 +12,7 @@ tool="${1:?usage: kafka-cli.sh console-consumer|console-producer|consumer-groups
 shift
 case "$tool" in
   console-consumer) class=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
-  console-producer) class=org.apache.kafka.tools.ConsoleProducer ;;
+  console-producer) class=kafka.tools.ConsoleProducer ;;
   consumer-groups) class=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
   topics) class=org.apache.kafka.tools.TopicCommand ;;
   get-offsets) class=org.apache.kafka.tools.GetOffsetShell ;;
