@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the lab needs and is missing, idempotently:
-#   nginx (Debian), Kafka jars (Maven Central), toxiproxy-server (Go module proxy), node_modules (npm).
+#   nginx, prometheus, chromium (Debian), Kafka jars (Maven Central), toxiproxy-server (Go module proxy), node_modules (npm).
 # Versions are pinned in infra/versions.env; downloads are cached outside the repo in $CRM_LAB_CACHE.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,6 +13,16 @@ log() { printf '[install] %s\n' "$*" >&2; }
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   log "installing nginx from Debian"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+fi
+
+# Prometheus (promtool and a server that evaluates docs/alerts.yml in its test) and Chromium (the
+# dashboard's headless browser test), from Debian. No service is started: the tests run their own.
+observability_missing=()
+[ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] || observability_missing+=(prometheus)
+[ -x /usr/bin/chromium ] || observability_missing+=(chromium)
+if [ "${#observability_missing[@]}" -gt 0 ]; then
+  log "installing ${observability_missing[*]} from Debian"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${observability_missing[@]}" >/dev/null
 fi
 
 kafka_libs="$cache/kafka-$KAFKA_VERSION/libs"

@@ -42,8 +42,12 @@ export interface KafkaBroker {
 }
 
 /** Kafka's Uuid in base64url without padding, as `kafka-storage random-uuid` prints it. */
-function randomClusterId(): string {
-  return randomBytes(16).toString('base64url');
+export function randomClusterId(): string {
+  // Like Kafka's Uuid.randomUuid(): never starting with '-', which StorageTool's `-t` would read as an option.
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(o: KafkaBroker['options']): string {
@@ -71,13 +75,44 @@ num.io.threads=4
 `;
 }
 
-const log4jProperties = `log4j.rootLogger=WARN, stdout
+export const log4jProperties = `log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaRaftServer=INFO
 log4j.logger.kafka.server.BrokerServer=INFO
 `;
+
+/**
+ * Writes a node's server.properties, formats its storage (first start only) and launches it from
+ * the cached jars. Shared by `startKafka` and infra/kafka-cluster.ts.
+ */
+export async function launchKafkaNode(o: {
+  name: string; dataDir: string; properties: string; heapMb: number; clusterId: string; keepAfterExit: boolean;
+}): Promise<ManagedProcess> {
+  if (!existsSync(join(kafkaLibs, '.complete'))) {
+    throw new Error(`Kafka jars missing in ${kafkaLibs}: run infra/install.sh`);
+  }
+  mkdirSync(o.dataDir, { recursive: true });
+  const propsFile = join(o.dataDir, 'server.properties');
+  const log4jFile = join(o.dataDir, 'log4j.properties');
+  writeFileSync(propsFile, o.properties);
+  writeFileSync(log4jFile, log4jProperties);
+
+  const classpath = join(kafkaLibs, '*');
+  const jvm = [`-Xms${Math.min(256, o.heapMb)}m`, `-Xmx${o.heapMb}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4jFile}`];
+
+  if (!existsSync(join(o.dataDir, 'data', 'meta.properties'))) {
+    await exec('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--ignore-formatted',
+      '-t', o.clusterId, '-c', propsFile]);
+  }
+
+  return launch(o.name, 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', propsFile], {
+    logFile: join(o.dataDir, 'kafka.log'),
+    keepAfterExit: o.keepAfterExit,
+  });
+}
 
 /**
  * Starts one Kafka broker in KRaft combined mode (broker + controller) from the cached jars.
@@ -99,27 +134,10 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
     defaultPartitions: opts.defaultPartitions ?? 2,
     keepAfterExit: opts.keepAfterExit ?? false,
   };
-  const { dataDir } = options;
-  mkdirSync(dataDir, { recursive: true });
-  const propsFile = join(dataDir, 'server.properties');
-  const log4jFile = join(dataDir, 'log4j.properties');
-  writeFileSync(propsFile, serverProperties(options));
-  writeFileSync(log4jFile, log4jProperties);
-
-  const classpath = join(kafkaLibs, '*');
-  const jvm = [`-Xms${Math.min(256, options.heapMb)}m`, `-Xmx${options.heapMb}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
-    '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4jFile}`];
-
-  if (!existsSync(join(dataDir, 'data', 'meta.properties'))) {
-    await exec('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--ignore-formatted',
-      '-t', options.clusterId, '-c', propsFile]);
-  }
-
-  const proc = launch('kafka', 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', propsFile], {
-    logFile: join(dataDir, 'kafka.log'),
-    keepAfterExit: options.keepAfterExit,
-  });
+  const proc = await launchKafkaNode({ name: 'kafka', dataDir: options.dataDir, properties: serverProperties(options),
+    heapMb: options.heapMb, clusterId: options.clusterId, keepAfterExit: options.keepAfterExit });
   await waitForPort(proc, options.brokerPort, 60_000);
+  const { dataDir } = options;
   const handle: KafkaBroker = {
     brokers: [`127.0.0.1:${options.brokerPort}`],
     proxiedBrokers: [`127.0.0.1:${options.proxiedAdvertisedPort}`],

@@ -76,7 +76,8 @@ for (let i = 1; i <= workerCount; i++) {
     continue;
   }
   // The complete worker: lab 02's consumer group plus lab 04's retry lane and dead-letter topic.
-  const worker = startWorker({ id, kind: 'with-dlq', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true });
+  const worker = startWorker({ id, kind: 'with-dlq', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true,
+    env: { METRICS_PORT: String(ports.workerMetricsBase + i) } });
   writePid(id, worker.process.pid);
   console.log(`  ${id.padEnd(10)} started (pid ${worker.process.pid}, log ${worker.process.logFile})`);
 }
@@ -111,5 +112,9 @@ Read the topic back:
 Consumer lag per partition, and the dead-letter queue:
   npm run lag
   npm run dlq -- list
+Metrics, a live dashboard, one event's trace:
+  curl -s http://127.0.0.1:${ports.apis[0]}/metrics
+  npm run dashboard    (http://127.0.0.1:${ports.dashboard})
+  npm run trace
 Stop everything: npm run down`);
 process.exit(0);

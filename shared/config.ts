@@ -37,3 +37,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return { ...parsed.data, kafkaBrokers: parsed.data.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean) };
 }
+
+/** The group of lab 04's retry lane. */
+export const retryGroupOf = (consumerGroup: string) => `${consumerGroup}-retry`;
+
+/** The group whose committed offset marks how far the DLQ has been replayed (lab 04). */
+export const dlqReplayGroupOf = (consumerGroup: string) => `${consumerGroup}-dlq-replay`;

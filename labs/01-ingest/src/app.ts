@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import proxyAddr from '@fastify/proxy-addr';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../../../shared/config.js';
+import { createApiMetrics, metricsContentType, type ApiMetrics } from '../../../shared/metrics.js';
+import { nowMs, parseRequestStart, formatSpans, type Spans } from '../../../shared/trace.js';
 import { CRMEvent, describeIssues, type EnrichedEvent } from '../../../shared/schema.js';
 import { KafkaUnavailableError, type EventPublisher } from './publisher.js';
 
@@ -13,10 +16,33 @@ function errorBody(error: string, message: string, extra: Record<string, unknown
 }
 
 /**
+ * nginx's `$request_id` (32 hex digits, the same on every upstream it tries for one request) as
+ * a UUID (version 4, RFC variant). It is the event's id when the client sent none, so that if
+ * nginx re-sends a POST to another replica after the first one died, both copies share their
+ * event_id and the workers keep one. Only believed from a trusted proxy.
+ */
+export function eventIdFromEdgeRequestId(requestId: unknown): string | undefined {
+  if (typeof requestId !== 'string' || !/^[0-9a-f]{32}$/.test(requestId)) return undefined;
+  const variant = ((parseInt(requestId[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${requestId.slice(0, 8)}-${requestId.slice(8, 12)}-4${requestId.slice(13, 16)}-${variant}${requestId.slice(17, 20)}-${requestId.slice(20)}`;
+}
+
+/**
  * The ingest API: POST /track validates, enriches and publishes one CRM event,
  * answering 202 only after Kafka acked it.
  */
-export async function buildApp(config: AppConfig, publisher: EventPublisher, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
+export async function buildApp(
+  config: AppConfig,
+  publisher: EventPublisher,
+  logger?: FastifyBaseLogger,
+  /** Prometheus metrics served at GET /metrics; a fresh registry of its own by default. */
+  options: { metrics?: ApiMetrics; topic?: string } = {},
+): Promise<FastifyInstance> {
+  const metrics = options.metrics ?? createApiMetrics();
+  const isTrustedProxy = proxyAddr.compile(config.TRUST_PROXY.split(',').map((a) => a.trim()));
+  const topic = options.topic ?? (config as Partial<Config>).KAFKA_TOPIC ?? 'crm-events';
+  // Trace spans of each request (epoch ms), keyed by the request object.
+  const spans = new WeakMap<object, Spans>();
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: { level: config.LOG_LEVEL } }),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -31,6 +57,18 @@ export async function buildApp(config: AppConfig, publisher: EventPublisher, log
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-api-instance', config.API_INSTANCE_ID);
   });
+
+  // Metrics and trace: when the request arrived, and what it was answered.
+  app.addHook('onRequest', async (request) => {
+    spans.set(request, { api_received: nowMs() });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', async (_request, reply) => reply.type(metricsContentType).send(await metrics.registry.metrics()));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
@@ -53,6 +91,7 @@ export async function buildApp(config: AppConfig, publisher: EventPublisher, log
   await app.register(rateLimit, {
     global: false,
     keyGenerator: (request) => request.ip,
+    onExceeded: () => metrics.rateLimited.inc({ source: 'api' }),
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       message: `rate limit of ${context.max} requests per ${context.after === '1 minute' ? 'minute' : `${config.RATE_LIMIT_WINDOW_MS} ms`} per client IP exceeded; retry in ${context.after}`,
@@ -79,16 +118,26 @@ export async function buildApp(config: AppConfig, publisher: EventPublisher, log
         const { message, issues } = describeIssues(parsed.error);
         return reply.code(400).send(errorBody('validation_failed', message, { issues }));
       }
+      const trace = spans.get(request) ?? { api_received: nowMs() };
+      trace.api_validated = nowMs();
+      const nginxReceived = parseRequestStart(request.headers['x-request-start']);
+      if (nginxReceived !== undefined) trace.nginx_received = nginxReceived;
       const event: EnrichedEvent = {
         ...parsed.data,
-        event_id: parsed.data.event_id ?? randomUUID(),
+        event_id: parsed.data.event_id
+          ?? (isTrustedProxy(request.socket.remoteAddress ?? '', 0) ? eventIdFromEdgeRequestId(request.headers['x-request-id']) : undefined)
+          ?? randomUUID(),
         server_timestamp: new Date().toISOString(),
         client_ip: request.ip,
         request_id: String(request.id),
       };
       try {
-        await publisher.publish(event);
+        trace.api_produce_start = nowMs();
+        await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) });
+        trace.api_acked = nowMs();
+        metrics.produceDuration.observe({ topic }, (trace.api_acked - trace.api_produce_start) / 1000);
       } catch (error) {
+        metrics.produceFailures.inc({ topic });
         if (!(error instanceof KafkaUnavailableError)) throw error;
         request.log.warn({ err: error, event_id: event.event_id }, 'event not acked by Kafka');
         return reply
@@ -96,7 +145,8 @@ export async function buildApp(config: AppConfig, publisher: EventPublisher, log
           .header('retry-after', '1')
           .send(errorBody('kafka_unavailable', `${error.message}; the event was not accepted, retry with the same event_id`, { event_id: event.event_id }));
       }
-      return reply.code(202).send({ status: 'accepted', event_id: event.event_id });
+      request.log.debug({ request_id: event.request_id, event_id: event.event_id, spans: trace }, 'trace');
+      return reply.code(202).header('x-trace-spans', formatSpans(trace)).send({ status: 'accepted', event_id: event.event_id });
     },
   );
 

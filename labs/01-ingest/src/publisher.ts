@@ -60,7 +60,8 @@ export class EventPublisher {
     return this.connected && this.consecutiveFailures === 0;
   }
 
-  async publish(event: EnrichedEvent): Promise<RecordMetadata> {
+  /** `headers` are added to the message's own (event_id), e.g. the request id and trace spans. */
+  async publish(event: EnrichedEvent, headers: Record<string, string> = {}): Promise<RecordMetadata> {
     if (!this.connected) throw new KafkaUnavailableError('Kafka producer is not connected');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -73,7 +74,7 @@ export class EventPublisher {
       const send = this.producer.send({
         topic: this.topic,
         acks: -1,
-        messages: [{ key: event.user_id, value: JSON.stringify(event), headers: { event_id: event.event_id } }],
+        messages: [{ key: event.user_id, value: JSON.stringify(event), headers: { ...headers, event_id: event.event_id } }],
       });
       send.catch(() => undefined); // a send that loses the race must not become an unhandled rejection
       const [metadata] = await Promise.race([send, timeout]);

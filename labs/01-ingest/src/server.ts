@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../../../shared/config.js';
 import { createKafka } from '../../../shared/kafka.js';
+import { createApiMetrics, createRegistry } from '../../../shared/metrics.js';
 import { buildApp } from './app.js';
 import { EventPublisher } from './publisher.js';
 
@@ -15,7 +16,8 @@ const publisher = new EventPublisher(kafka, {
   timeoutMs: config.PUBLISH_TIMEOUT_MS,
   log,
 });
-const app = await buildApp(config, publisher, log);
+const metrics = createApiMetrics(createRegistry({ defaults: true, labels: { instance_id: config.API_INSTANCE_ID } }));
+const app = await buildApp(config, publisher, log, { metrics, topic: config.KAFKA_TOPIC });
 void publisher.start();
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
 

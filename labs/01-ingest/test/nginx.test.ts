@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
+import { EnrichedEvent } from '../../../shared/schema.js';
+import { eventIdFromEdgeRequestId } from '../src/app.js';
 import { countByStatus, track, type HttpResult } from '../../../shared/testing/http.js';
 import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
 
@@ -38,6 +40,11 @@ describe('nginx in front of 3 API replicas', () => {
     const perReplica = countByStatus(results.map((r) => ({ status: Number(String(r.headers['x-api-instance']).slice(4)) })));
     console.log('requests per replica (api-N: count):', perReplica);
     expect(Object.keys(perReplica).sort()).toEqual(['1', '2', '3']);
+    // Without a client event_id, the event's id comes from nginx's request id: a retry by nginx keeps it.
+    for (const r of results) {
+      expect(r.body.event_id).toBe(eventIdFromEdgeRequestId(r.headers['x-request-id']));
+      expect(EnrichedEvent.shape.event_id.safeParse(r.body.event_id).success).toBe(true);
+    }
     await expectAllAckedStored(results);
   });
 

@@ -57,8 +57,9 @@ export class ProfileStore {
         processed_at TEXT NOT NULL
       );
       CREATE TABLE IF NOT EXISTS duplicates_skipped (
-        worker_id TEXT PRIMARY KEY,
-        count INTEGER NOT NULL
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL,
+        worker_id TEXT NOT NULL
       );
     `);
     const dedupe = opts.dedupe ?? true;
@@ -72,9 +73,7 @@ export class ProfileStore {
         last_seen = max(last_seen, excluded.last_seen),
         login_count = login_count + excluded.login_count,
         event_count = event_count + 1`);
-    this.countDuplicate = this.db.prepare(`
-      INSERT INTO duplicates_skipped (worker_id, count) VALUES (?, 1)
-      ON CONFLICT (worker_id) DO UPDATE SET count = count + 1`);
+    this.countDuplicate = this.db.prepare('INSERT INTO duplicates_skipped (event_id, worker_id) VALUES (?, ?)');
     this.applyTx = this.db.transaction((event: EnrichedEvent, position: EventPosition, workerId: string) => {
       if (dedupe) {
         const recorded = this.insertProcessed.run({
@@ -85,7 +84,7 @@ export class ProfileStore {
           processed_at: new Date().toISOString(),
         });
         if (recorded.changes === 0) {
-          this.countDuplicate.run(workerId);
+          this.countDuplicate.run(event.event_id, workerId);
           return 'duplicate';
         }
       }
@@ -120,8 +119,15 @@ export class ProfileStore {
     return (this.db.prepare('SELECT count(*) AS n FROM processed_events').get() as { n: number }).n;
   }
 
+  /** Redeliveries skipped because their event_id was already applied. */
   duplicatesSkipped(): number {
-    return (this.db.prepare('SELECT coalesce(sum(count), 0) AS n FROM duplicates_skipped').get() as { n: number }).n;
+    return (this.db.prepare('SELECT count(*) AS n FROM duplicates_skipped').get() as { n: number }).n;
+  }
+
+  /** Skipped redeliveries of events that `workerId` had applied: work it did and did not commit. */
+  duplicatesOfWorkBy(workerId: string): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM duplicates_skipped d
+      JOIN processed_events p ON p.event_id = d.event_id WHERE p.worker_id = ?`).get(workerId) as { n: number }).n;
   }
 
   close(): void {

@@ -2,7 +2,7 @@
  * `npm run dlq -- list | show <offset> | replay [--upto <offset>]`
  * Lists the dead letters not replayed yet, shows one in full, or replays them to the main topic.
  */
-import { loadConfig } from '../../../shared/config.js';
+import { dlqReplayGroupOf, loadConfig } from '../../../shared/config.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import { DeadLetterQueue, type DeadLetter } from './dlq.js';
 
@@ -11,7 +11,7 @@ const [command = 'list', ...args] = process.argv.slice(2);
 const kafka = createKafka(config.kafkaBrokers, 'crm-lab-dlq-cli');
 const admin = kafka.admin();
 await admin.connect();
-const dlq = new DeadLetterQueue(admin, config.kafkaBrokers, config.KAFKA_DLQ_TOPIC, `${config.CONSUMER_GROUP}-dlq-replay`);
+const dlq = new DeadLetterQueue(admin, config.kafkaBrokers, config.KAFKA_DLQ_TOPIC, dlqReplayGroupOf(config.CONSUMER_GROUP));
 
 const summary = (d: DeadLetter) => {
   const eventId = (d.value as { event_id?: string } | null)?.event_id ?? '?';

@@ -1,5 +1,6 @@
 import type { Admin, Producer } from 'kafkajs';
 import { readTopic, type ReadRecord } from '../../../shared/kafka.js';
+import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { decodeFailureHeaders, type FailureHeaders } from './retry-policy.js';
 
 export interface DeadLetter {
@@ -34,8 +35,9 @@ export class DeadLetterQueue {
     return records.filter((r) => r.offset >= (replayed.get(r.partition) ?? -1)).map(toDeadLetter);
   }
 
+  /** Pending entries: the replay group's lag (the same number the worker's `dlq_depth` gauge reports). */
   async depth(): Promise<number> {
-    return (await this.pending()).length;
+    return totalLag(await consumerLag(this.admin, this.replayGroup, this.dlqTopic));
   }
 
   /** Re-publishes the pending entries (all, or those up to `upto`) to `topic`; each is committed once acked. */

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '../../../infra/paths.js';
+import { dlqReplayGroupOf, retryGroupOf } from '../../../shared/config.js';
 import { waitFor } from '../../../infra/processes.js';
 import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
@@ -57,7 +58,7 @@ beforeAll(async () => {
   producer = createEventProducer(kafka);
   await producer.connect();
   store = new ProfileStore(profileDb);
-  dlq = new DeadLetterQueue(admin, brokers, dlqTopic, `${groupId}-dlq-replay`);
+  dlq = new DeadLetterQueue(admin, brokers, dlqTopic, dlqReplayGroupOf(groupId));
   worker = startWorker({ id: 'worker-v1', kind: 'with-dlq', brokers, profileDb, logDir: dir, env });
 });
 afterAll(async () => {
@@ -76,7 +77,7 @@ describe('retries, dead letters and replay', () => {
 
     await waitFor('999 processed and 1 dead letter', async () =>
       store.processedCount() === 999 && (await dlq.depth()) === 1, { timeoutMs: 90_000, intervalMs: 500 });
-    await waitFor('both lanes drained', async () => (await lagOf(groupId, topic)) === 0 && (await lagOf(`${groupId}-retry`, retryTopic)) === 0);
+    await waitFor('both lanes drained', async () => (await lagOf(groupId, topic)) === 0 && (await lagOf(retryGroupOf(groupId), retryTopic)) === 0);
 
     const processed = store.processed();
     for (let u = 0; u < 37; u++) {

@@ -1,0 +1,185 @@
+/**
+ * Scenario 2: Kafka goes away behind Toxiproxy, three ways: the proxy is disabled ("down"),
+ * a timeout toxic swallows the broker's answers, a latency toxic delays them beyond, then
+ * below, PUBLISH_TIMEOUT_MS. Each test first proves the fault bites, then removes it and
+ * asserts recovery. The API runs in this process; only its Kafka connection goes through the
+ * proxy (the test's own reads use the direct listener). RATE_LIMIT_MAX is raised to 100000 so
+ * that the app limit never answers instead of Kafka.
+ */
+import { Toxiproxy } from 'toxiproxy-node-client';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitFor } from '../../../infra/processes.js';
+import { TrackClient, type Delivery } from '../../../shared/retry.js';
+import { createTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { checkStored, Ledger, runLoad, summaryLine } from '../src/chaos.js';
+
+const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
+const PUBLISH_TIMEOUT_MS = 1_500;
+/** A 503 must come within PUBLISH_TIMEOUT_MS; the client allows this much on top before calling it a hang. */
+const ANSWER_SLACK_MS = 3_000;
+const topic = uniqueTopic('lab03-kafka-down');
+const toxiproxy = new Toxiproxy(toxiproxyUrl);
+let api: InProcessApi;
+
+/** The proxy is shared by the whole test run: always put it back as it was. */
+async function restoreProxy(): Promise<void> {
+  const proxy = await toxiproxy.get(kafkaProxyName);
+  if (!proxy.enabled) await proxy.update({ enabled: true, listen: proxy.listen, upstream: proxy.upstream });
+  const { data: toxics } = await proxy.api.get<{ name: string }[]>(`${proxy.getPath()}/toxics`);
+  for (const toxic of toxics ?? []) await (await proxy.getToxic(toxic.name)).remove();
+}
+
+beforeAll(async () => {
+  await restoreProxy();
+  await createTopic(brokers, topic, 2);
+  api = await startInProcessApi(proxiedBrokers, {
+    KAFKA_TOPIC: topic,
+    PUBLISH_TIMEOUT_MS: String(PUBLISH_TIMEOUT_MS),
+    RATE_LIMIT_MAX: '100000',
+    LOG_LEVEL: 'error', // the 503s are counted below; no warning line per request
+  });
+});
+afterEach(restoreProxy);
+afterAll(async () => {
+  await restoreProxy();
+  await api?.close();
+});
+
+let eventNo = 0;
+const event = (label: string) => ({ user_id: `${label}_user_${eventNo % 7}`, event_type: 'page_view', properties: { n: eventNo++ } });
+
+/** Single attempts, one after the other: what the API answers right now. */
+async function probe(ledger: Ledger, label: string, count: number, address: string): Promise<Delivery[]> {
+  const client = new TrackClient(api.url, { maxAttempts: 1, localAddress: address, timeoutMs: PUBLISH_TIMEOUT_MS + ANSWER_SLACK_MS,
+    onAttempt: ledger.onAttempt });
+  const out: Delivery[] = [];
+  try {
+    for (let i = 0; i < count; i++) out.push(await client.send(event(label)));
+  } finally {
+    client.close();
+  }
+  ledger.deliveries.push(...out);
+  return out;
+}
+const statuses = (ds: Delivery[]) => ds.map((d) => d.status ?? d.attempts.at(-1)?.error);
+
+/** Waits until a fresh event gets a 202 (the producer reconnected and its backlog drained). */
+async function untilAccepted(ledger: Ledger, label: string, address: string): Promise<void> {
+  await waitFor('a 202 from the API', async () => (await probe(ledger, label, 1, address))[0]!.delivered, { timeoutMs: 60_000, intervalMs: 500 });
+}
+
+/** Retrying clients sending during the fault; resolves when every event has its final outcome. */
+function retryingLoad(ledger: Ledger, label: string, events: number, firstAddress: number) {
+  return runLoad({
+    baseUrl: api.url,
+    ledger,
+    clients: 3,
+    ratePerClient: 4,
+    maxEvents: events,
+    localAddress: (c) => `127.0.3.${firstAddress + c}`,
+    event: () => event(label),
+    // 503s come with Retry-After: 1; up to 15 attempts covers ~15-30 s of outage.
+    clientOptions: { maxAttempts: 15, baseDelayMs: 250, maxDelayMs: 2_000, timeoutMs: PUBLISH_TIMEOUT_MS + ANSWER_SLACK_MS },
+  });
+}
+
+/** Settles (backlogged sends reach the topic), checks the topic against the ledger, prints and asserts the summary. */
+async function finish(label: string, ledger: Ledger, extra: Record<string, string | number> = {}) {
+  await waitFor('the topic to stop growing', async () => {
+    const a = await topicMessageCount(brokers, topic);
+    await new Promise((r) => setTimeout(r, 1_000));
+    return a === (await topicMessageCount(brokers, topic));
+  }, { timeoutMs: 30_000, intervalMs: 0 });
+  const check = await checkStored(brokers, topic, ledger);
+  const answered503 = ledger.attempts.filter((a) => a.status === 503);
+  const slowest503 = Math.max(0, ...answered503.map((a) => a.elapsedMs));
+  console.log(summaryLine(label, ledger, check, { slowest_503_ms: slowest503.toFixed(0), publish_timeout_ms: PUBLISH_TIMEOUT_MS, ...extra }));
+  // 202 means stored: nothing a client was told is delivered is missing from Kafka.
+  expect(check.lost).toEqual([]);
+  // The fault never produced a 5xx other than 503, nor a hang (a client-side timeout).
+  expect(Object.keys(ledger.tally()).filter((k) => !['202', '503'].includes(k))).toEqual([]);
+  // Every event got its 202 in the end: the clients' retries outlasted the fault.
+  expect(ledger.deliveries.filter((d) => !d.delivered && d.attempts.length > 1).map((d) => d.gaveUp)).toEqual([]);
+  return check;
+}
+
+describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () => {
+  it('proxy disabled ("down"): 503s and nothing written while down, then every event delivered', async () => {
+    const ledger = new Ledger();
+    await untilAccepted(ledger, 'down', '127.0.3.10');
+    const proxy = await toxiproxy.get(kafkaProxyName);
+    await proxy.update({ enabled: false, listen: proxy.listen, upstream: proxy.upstream });
+
+    // It bites: every request gets a 503 (not a hang, not a 202) and the topic does not grow.
+    const before = await topicMessageCount(brokers, topic);
+    const probes = await probe(ledger, 'down', 4, '127.0.3.10');
+    expect(statuses(probes)).toEqual([503, 503, 503, 503]);
+    expect(probes.map((d) => (d.body as { error?: string }).error)).toEqual(Array(4).fill('kafka_unavailable'));
+    expect((await fetch(`${api.url}/ready`)).status).toBe(503);
+
+    const from = ledger.sent;
+    const load = retryingLoad(ledger, 'down', 12, 11);
+    await waitFor('the retrying clients to get 503s', () => ledger.count(503, from) >= 6, { timeoutMs: 30_000 });
+    expect(await topicMessageCount(brokers, topic)).toBe(before);
+    expect(ledger.count(202, from)).toBe(0);
+
+    // Recovery.
+    await restoreProxy();
+    await load;
+    await untilAccepted(ledger, 'down', '127.0.3.10');
+    const check = await finish('kafka-down/proxy-disabled', ledger);
+    expect(check.storedWithout202).toBe(0); // nothing got through while the proxy was off
+  });
+
+  it('timeout toxic (answers swallowed): 503s, possibly written anyway, then every event delivered', async () => {
+    const ledger = new Ledger();
+    await untilAccepted(ledger, 'timeout', '127.0.3.20');
+    const proxy = await toxiproxy.get(kafkaProxyName);
+    // Downstream: produce requests reach the broker, its answers are swallowed (timeout 0: the
+    // connection stays open). The API cannot tell "not written" from "written, ack lost".
+    const TOXIC_TIMEOUT_MS = 0;
+    await proxy.addToxic({ name: 'kafka-timeout', type: 'timeout', stream: 'downstream', toxicity: 1, attributes: { timeout: TOXIC_TIMEOUT_MS } });
+
+    const probes = await probe(ledger, 'timeout', 3, '127.0.3.20');
+    expect(statuses(probes)).toEqual([503, 503, 503]);
+
+    const from = ledger.sent;
+    const load = retryingLoad(ledger, 'timeout', 12, 21);
+    await waitFor('the retrying clients to get 503s', () => ledger.count(503, from) >= 6, { timeoutMs: 30_000 });
+    expect(ledger.count(202, from)).toBe(0);
+
+    await restoreProxy();
+    await load;
+    await untilAccepted(ledger, 'timeout', '127.0.3.20');
+    await finish('kafka-down/timeout-toxic', ledger, { toxic_timeout_ms: TOXIC_TIMEOUT_MS });
+  });
+
+  it('latency toxic above, then below PUBLISH_TIMEOUT_MS: 503s, then 202s, then every event delivered', async () => {
+    const ledger = new Ledger();
+    await untilAccepted(ledger, 'latency', '127.0.3.30');
+    const proxy = await toxiproxy.get(kafkaProxyName);
+    const SLOW_MS = 3_000;
+    const TOLERABLE_MS = 300;
+    const toxic = await proxy.addToxic({ name: 'kafka-latency', type: 'latency', stream: 'downstream', toxicity: 1,
+      attributes: { latency: SLOW_MS, jitter: 0 } });
+
+    // Above the publish timeout: 503s, although the writes themselves succeed later.
+    const probes = await probe(ledger, 'latency', 3, '127.0.3.30');
+    expect(statuses(probes)).toEqual([503, 503, 503]);
+    const from = ledger.sent;
+    const load = retryingLoad(ledger, 'latency', 6, 31);
+    await waitFor('the retrying clients to get 503s', () => ledger.count(503, from) >= 3, { timeoutMs: 30_000 });
+
+    // Below it: slower, but accepted.
+    await toxic.update({ ...toxic.toJson(), attributes: { latency: TOLERABLE_MS, jitter: 0 } });
+    await load;
+    await untilAccepted(ledger, 'latency', '127.0.3.30');
+    const slowButOk = await probe(ledger, 'latency', 3, '127.0.3.30');
+    expect(statuses(slowButOk)).toEqual([202, 202, 202]);
+
+    await restoreProxy();
+    await untilAccepted(ledger, 'latency', '127.0.3.30');
+    await finish('kafka-down/latency-toxic', ledger, { slow_latency_ms: SLOW_MS, tolerable_latency_ms: TOLERABLE_MS });
+  });
+});

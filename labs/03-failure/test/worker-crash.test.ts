@@ -1,0 +1,149 @@
+/**
+ * Scenario 3: a worker dies between processing and commit, twice over: a SIGKILL, then a
+ * network cut between one worker and the broker (Toxiproxy). Events come through the real API;
+ * the complete worker (lab 04: retry lane and DLQ) processes them into the profile store.
+ * Every test proves its fault bites before it asserts recovery, and that the store is exact.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import { Toxiproxy } from 'toxiproxy-node-client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitFor } from '../../../infra/processes.js';
+import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
+import { createKafka } from '../../../shared/kafka.js';
+import { consumerLag, totalLag } from '../../../shared/lag.js';
+import { waitForStableGroup } from '../../../shared/testing/groups.js';
+import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
+import { checkStored, Ledger, runLoad, summaryLine } from '../src/chaos.js';
+
+const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
+const topic = uniqueTopic('lab03-worker');
+const groupId = uniqueTopic('crm-event-processors');
+const dir = mkdtempSync(join(tmpdir(), 'lab03-worker-'));
+const profileDb = join(dir, 'profiles.db');
+const toxiproxy = new Toxiproxy(toxiproxyUrl);
+const workers = new Map<string, WorkerProcess>();
+let api: InProcessApi;
+let admin: Admin;
+let store: ProfileStore;
+
+// Slow processing, commits only at the end of a batch: a crash always leaves work uncommitted.
+const start = (id: string, via: string[]) =>
+  workers.set(id, startWorker({
+    id, kind: 'with-dlq', brokers: via, profileDb, logDir: dir,
+    env: { KAFKA_TOPIC: topic, KAFKA_RETRY_TOPIC: `${topic}-retry`, KAFKA_DLQ_TOPIC: `${topic}-dlq`, CONSUMER_GROUP: groupId,
+      PROCESS_DELAY_MS: '20', COMMIT_EVERY: '100000' },
+  }));
+
+const processedBy = (id: string) => store.processed().filter((r) => r.worker_id === id).length;
+
+async function setProxyEnabled(enabled: boolean) {
+  const proxy = await toxiproxy.get(kafkaProxyName);
+  await proxy.update({ enabled, listen: proxy.listen, upstream: proxy.upstream });
+}
+
+/** Load through the API: 20 users, a third of the events logins. */
+function load(ledger: Ledger, label: string, maxEvents: number) {
+  return runLoad({
+    baseUrl: api.url, ledger, clients: 4, ratePerClient: 40, maxEvents,
+    localAddress: (c) => `127.0.4.${c + 1}`,
+    event: (n) => ({ user_id: `${label}_user_${n % 20}`, event_type: n % 3 === 0 ? 'login' : 'page_view', properties: { n } }),
+  });
+}
+
+/** The profile store matches the distinct events Kafka holds: no event lost, none counted twice. */
+async function expectExactProfiles(label: string) {
+  const expected = new Map<string, { logins: number; events: number }>();
+  const seen = new Set<string>();
+  for (const r of await readTopic(brokers, topic)) {
+    if (!r.value.user_id.startsWith(`${label}_`) || seen.has(r.value.event_id)) continue;
+    seen.add(r.value.event_id);
+    const e = expected.get(r.value.user_id) ?? { logins: 0, events: 0 };
+    expected.set(r.value.user_id, { logins: e.logins + (r.value.event_type === 'login' ? 1 : 0), events: e.events + 1 });
+  }
+  for (const [user, e] of expected) {
+    expect({ user, ...store.profile(user) }).toMatchObject({ user, login_count: e.logins, event_count: e.events });
+  }
+  return seen.size;
+}
+
+async function drain() {
+  await waitFor('lag 0', async () => totalLag(await consumerLag(admin, groupId, topic)) === 0, { timeoutMs: 90_000, intervalMs: 500 });
+}
+
+beforeAll(async () => {
+  await setProxyEnabled(true);
+  await createTopic(brokers, topic, 2);
+  api = await startInProcessApi(brokers, { KAFKA_TOPIC: topic, RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'error' });
+  admin = createKafka(brokers, 'lab03-worker-test').admin();
+  await admin.connect();
+  store = new ProfileStore(profileDb);
+});
+afterAll(async () => {
+  await setProxyEnabled(true);
+  await Promise.all([...workers.values()].map((w) => w.process.stop()));
+  await api?.close();
+  await admin?.disconnect();
+  store?.close();
+});
+
+describe('scenario 3: a worker dies mid-processing', () => {
+  it('SIGKILL between processing and commit: the survivor reprocesses, duplicates are skipped, profiles stay exact', async () => {
+    start('worker-1', brokers);
+    start('worker-2', brokers);
+    await waitForStableGroup(admin, groupId, topic, 2);
+    const ledger = new Ledger();
+    const loading = load(ledger, 'kill', 400);
+    await waitFor('worker-1 mid-batch', () => processedBy('worker-1') >= 30, { timeoutMs: 60_000 });
+    await workers.get('worker-1')!.process.kill();
+    // What worker-1 applied at or beyond its last committed offset will be delivered again.
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const committedAt = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
+    const uncommitted = store.processed().filter((r) => r.worker_id === 'worker-1' && r.offset >= (committedAt.get(r.partition) ?? -1)).length;
+    await loading;
+    await drain();
+
+    const check = await checkStored(brokers, topic, ledger);
+    const duplicates = store.duplicatesSkipped();
+    console.log(summaryLine('worker SIGKILL', ledger, check, {
+      processed_by_killed: processedBy('worker-1'), uncommitted_at_kill: uncommitted, consumed: store.processedCount(), duplicates_skipped: duplicates,
+    }));
+    expect(check.lost).toEqual([]);
+    // Exactly worker-1's uncommitted work came back, and was skipped.
+    expect(store.duplicatesOfWorkBy('worker-1')).toBe(uncommitted);
+    expect(await expectExactProfiles('kill')).toBe(check.distinct);
+    expect((await waitForStableGroup(admin, groupId, topic, 1)).members).toEqual([{ clientId: 'worker-2', partitions: [0, 1] }]);
+  });
+
+  it('network cut between a worker and Kafka: the group drops it, the other worker takes over, and it rejoins after the cut', async () => {
+    start('worker-3', proxiedBrokers); // only this worker goes through Toxiproxy
+    await waitForStableGroup(admin, groupId, topic, 2);
+    const duplicatesBefore = store.duplicatesSkipped();
+    const ledger = new Ledger();
+    const loading = load(ledger, 'cut', 400);
+    await waitFor('worker-3 processing', () => processedBy('worker-3') >= 20, { timeoutMs: 60_000 });
+
+    await setProxyEnabled(false);
+    // The fault bites: the broker stops hearing worker-3 and gives its partition to worker-2.
+    const cutGroup = await waitForStableGroup(admin, groupId, topic, 1, 60_000);
+    expect(cutGroup.members).toEqual([{ clientId: 'worker-2', partitions: [0, 1] }]);
+    const byCutWorker = processedBy('worker-3');
+    await loading;
+    await drain();
+
+    await setProxyEnabled(true);
+    const healed = await waitForStableGroup(admin, groupId, topic, 2, 90_000);
+    expect(healed.members.map((m) => m.clientId)).toEqual(['worker-2', 'worker-3']);
+
+    const check = await checkStored(brokers, topic, ledger);
+    console.log(summaryLine('worker network cut', ledger, check, {
+      consumed: store.processedCount(), processed_by_cut_worker: byCutWorker, duplicates_skipped: store.duplicatesSkipped() - duplicatesBefore,
+    }));
+    expect(check.lost).toEqual([]);
+    expect(await expectExactProfiles('cut')).toBe(check.distinct);
+  });
+});
