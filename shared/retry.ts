@@ -13,7 +13,8 @@
  * Add them to `retryOnStatus` to trade an error for a possible (recognisable) duplicate.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { httpRequest, type HttpResult } from './http.js';
 
 export interface RetryPolicy {
   /** Attempts in total, the first one included. */
@@ -94,12 +95,6 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 
 const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: unknown;
-}
-
 export class TrackClient {
   readonly policy: RetryPolicy;
   private readonly agent: Agent | false;
@@ -126,7 +121,7 @@ export class TrackClient {
 
     for (let n = 1; ; n++) {
       const started = performance.now();
-      let answer: RawAnswer | undefined;
+      let answer: HttpResult | undefined;
       let error: string | undefined;
       try {
         answer = await this.post(payload);
@@ -170,33 +165,10 @@ export class TrackClient {
     if (this.agent) this.agent.destroy();
   }
 
-  private post(payload: string): Promise<RawAnswer> {
-    const timeoutMs = this.options.timeoutMs ?? 15_000;
-    return new Promise((resolve, reject) => {
-      const req = request(this.url, {
-        method: 'POST',
-        agent: this.agent,
-        localAddress: this.options.localAddress,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        timeout: timeoutMs,
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            /* not JSON (e.g. nginx's HTML error page) */
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-        });
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
-      req.end(payload);
+  private post(payload: string): Promise<HttpResult> {
+    return httpRequest({
+      url: this.url.href, method: 'POST', body: payload, agent: this.agent,
+      localAddress: this.options.localAddress, timeoutMs: this.options.timeoutMs ?? 15_000,
     });
   }
 }

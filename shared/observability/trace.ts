@@ -11,7 +11,6 @@
  * and then the event it prints, and stops it again.
  */
 import { mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { startNginx, type NginxServer } from '../../infra/nginx.js';
 import { freePort, portAcceptsConnections, waitFor } from '../../infra/processes.js';
 import { stackPorts } from '../../infra/stack.js';
 import { startWorker, type WorkerProcess } from '../../infra/worker.js';
+import { httpRequest } from '../http.js';
 import { createKafka, ensureTopic } from '../kafka.js';
 import {
   formatTimeline, nowMs, parseSpans, timeline, type Spans, type Stage, type TimelineEntry, type WorkerTrace,
@@ -37,34 +37,6 @@ export interface TraceResult {
   timeline: TimelineEntry[];
   /** The printable timeline. */
   text: string;
-}
-
-function post(url: string, body: unknown, localAddress?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: any }> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST',
-      localAddress,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      timeout: 15_000,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          /* nginx's HTML error pages */
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within 15 s`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 /** Asks every worker's metrics server for the request id's spans until one has them committed. */
@@ -102,7 +74,7 @@ export async function traceOneEvent(opts: {
 }): Promise<TraceResult> {
   const event = opts.event ?? { user_id: 'trace_user', event_type: 'page_view', properties: { page: '/pricing' } };
   const clientSent = nowMs();
-  const response = await post(`${opts.nginxUrl}/track`, event, opts.localAddress);
+  const response = await httpRequest({ url: `${opts.nginxUrl}/track`, body: event, localAddress: opts.localAddress, timeoutMs: 15_000 });
   const clientResponse = nowMs();
   if (response.status !== 202) throw new Error(`POST /track answered ${response.status}: ${JSON.stringify(response.body)}`);
   const requestId = String(response.headers['x-request-id'] ?? '');
