@@ -10,6 +10,14 @@ import { KafkaUnavailableError, type EventPublisher } from './publisher.js';
 
 type AppConfig = Pick<Config, 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'API_INSTANCE_ID' | 'LOG_LEVEL'>;
 
+/** "minute", "30 seconds", "1500 ms": the rate-limit window in words. */
+function describeWindow(ms: number): string {
+  if (ms === 60_000) return 'minute';
+  if (ms % 60_000 === 0) return `${ms / 60_000} minutes`;
+  if (ms % 1000 === 0) return `${ms / 1000} seconds`;
+  return `${ms} ms`;
+}
+
 /** Error bodies are always `{ error, message }`, so a client can show the reason. */
 function errorBody(error: string, message: string, extra: Record<string, unknown> = {}) {
   return { error, message, ...extra };
@@ -94,7 +102,7 @@ export async function buildApp(
     onExceeded: () => metrics.rateLimited.inc({ source: 'api' }),
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
-      message: `rate limit of ${context.max} requests per ${context.after === '1 minute' ? 'minute' : `${config.RATE_LIMIT_WINDOW_MS} ms`} per client IP exceeded; retry in ${context.after}`,
+      message: `rate limit of ${context.max} requests per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP exceeded; retry in ${context.after}`,
     }),
   });
 

@@ -55,9 +55,29 @@ export class EventPublisher {
     return this.connectLoop;
   }
 
-  /** Connected, and the last write (if any) was acked. */
+  /**
+   * Connected, and the last write (if any) was acked. After a failed write, asking starts a cheap
+   * metadata request (at most one a second), so readiness comes back once Kafka does, without
+   * waiting for a write to succeed.
+   */
   get ready(): boolean {
+    if (this.connected && this.consecutiveFailures > 0) this.probe();
     return this.connected && this.consecutiveFailures === 0;
+  }
+
+  private lastProbe = 0;
+
+  private probe(): void {
+    if (Date.now() - this.lastProbe < 1_000) return;
+    this.lastProbe = Date.now();
+    const admin = this.kafka.admin();
+    void admin.connect()
+      .then(() => admin.fetchTopicMetadata({ topics: [this.topic] }))
+      .then(({ topics }) => {
+        if (topics[0]?.partitions.every((p) => p.leader >= 0)) this.consecutiveFailures = 0;
+      })
+      .catch(() => undefined)
+      .finally(() => admin.disconnect().catch(() => undefined));
   }
 
   /** `headers` are added to the message's own (event_id), e.g. the request id and trace spans. */

@@ -42,6 +42,9 @@ describe('the broker goes down', () => {
     expect((await httpRequest({ url: `${api.url}/ready` })).status).toBe(503);
 
     kafka = await restartKafka(kafka);
+    // Readiness comes back by itself once the broker answers again, before any write succeeds.
+    await waitFor('/ready to answer 200 again', async () => (await httpRequest({ url: `${api.url}/ready` })).status === 200,
+      { timeoutMs: 60_000, intervalMs: 500 });
     const after = await waitFor('the API to accept again after the broker restart', async () => {
       const res = await send(100);
       return res.status === 202 ? res : undefined;
