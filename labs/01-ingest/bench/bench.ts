@@ -11,7 +11,9 @@
  *  2. nginx answering `/static-202` by itself (the HTTP ceiling of this machine);
  *  3. `POST /track` through nginx over the 3 replicas, at maximum throughput and at a fixed
  *     target rate (autocannon `overallRate`);
- *  4. `POST /track` directly against one replica.
+ *  4. `POST /track` directly against one replica;
+ *  5. end to end: events at a steady rate (BENCH_E2E_RATE, 200/s) through nginx to 2 workers
+ *     (lab 04's), from the client's send to the worker's commit of the profile update.
  *
  * Rate limits are raised by configuration (RATE_LIMIT_MAX on the replicas, rate/burst of
  * nginx's limit_req) and printed. Latencies are computed from every 2xx response's own time
@@ -36,7 +38,11 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { startKafka, type KafkaBroker } from '../../../infra/kafka.js';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
+import { waitFor } from '../../../infra/processes.js';
+import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { loadConfig } from '../../../shared/config.js';
+import { waitForStableGroup } from '../../../shared/testing/groups.js';
+import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
 import { createEventProducer, createKafka, ensureTopic } from '../../../shared/kafka.js';
 
 // ---------------------------------------------------------------- settings
@@ -344,6 +350,65 @@ async function httpPhase(opts: {
   return phase;
 }
 
+// ---------------------------------------------------------------- end to end
+
+/**
+ * Client send → profile updated by a worker, per event. Two workers in a new group that starts
+ * at the topic's end (earlier phases' events are skipped); each event carries its own event_id,
+ * so its send time (client) and its processed_at (profile store) can be matched.
+ */
+async function endToEndPhase(o: { brokers: string[]; nginxUrl: string; root: string; rate: number; count: number }): Promise<void> {
+  const groupId = `bench-e2e-${randomUUID().slice(0, 8)}`;
+  const admin = createKafka(o.brokers, 'crm-bench-e2e').admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(TRACK_TOPIC);
+  await admin.setOffsets({ groupId, topic: TRACK_TOPIC, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+  const profileDb = join(o.root, 'e2e-profiles.db');
+  const workers: WorkerProcess[] = ['worker-1', 'worker-2'].map((id) => startWorker({
+    id, kind: 'with-dlq', brokers: o.brokers, profileDb, logDir: join(o.root, 'logs'),
+    env: { KAFKA_TOPIC: TRACK_TOPIC, CONSUMER_GROUP: groupId, KAFKA_RETRY_TOPIC: `${groupId}-retry`, KAFKA_DLQ_TOPIC: `${groupId}-dlq`, LOG_LEVEL: 'warn' },
+  }));
+  const store = new ProfileStore(profileDb);
+  try {
+    await waitForStableGroup(admin, groupId, TRACK_TOPIC, 2);
+    const sentAt = new Map<string, number>();
+    const accepted: string[] = [];
+    let n = 0;
+    await autocannon({
+      url: o.nginxUrl,
+      connections: 10,
+      overallRate: o.rate,
+      amount: o.count,
+      requests: [{
+        method: 'POST',
+        path: '/track',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => {
+          const event_id = randomUUID();
+          sentAt.set(event_id, Date.now());
+          return { ...req, body: JSON.stringify({ user_id: `e2e_user_${n++ % USERS}`, event_type: 'page_view', event_id }) };
+        },
+        onResponse: (status, body) => {
+          if (status === 202) accepted.push(JSON.parse(body).event_id);
+        },
+      }],
+    });
+    await waitFor('the workers to apply every accepted event', () => store.processedCount() >= accepted.length, { timeoutMs: 120_000, intervalMs: 200 });
+    const processedAt = new Map(store.db.prepare('SELECT event_id, processed_at FROM processed_events').all()
+      .map((r) => [(r as { event_id: string }).event_id, Date.parse((r as { processed_at: string }).processed_at)]));
+    const latency = latencyOf(accepted.map((id) => processedAt.get(id)! - sentAt.get(id)!));
+    console.log(`  sent ${int(n)} at ${int(o.rate)}/s, ${int(accepted.length)} accepted, all applied by 2 workers (lab 04's, group ${groupId})`);
+    console.log(`    client send → profile updated, ms (clock resolution 1 ms): p50 ${ms(latency.p50)}  p95 ${ms(latency.p95)}  p99 ${ms(latency.p99)}  max ${ms(latency.max)}`);
+    e2e = { rate: o.rate, latency };
+  } finally {
+    store.close();
+    await Promise.all(workers.map((w) => w.process.stop().catch(() => undefined)));
+    await admin.disconnect();
+  }
+}
+
+let e2e: { rate: number; latency: Latency } | undefined;
+
 // ---------------------------------------------------------------- main
 
 async function topicCount(brokers: string[], topic: string): Promise<number> {
@@ -362,6 +427,9 @@ function printTable(): void {
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     console.log(`| ${r.name} | ${r.target} | ${r.concurrency} | ${int(r.rate)} ${r.unit} | ${ms(r.latency.p50)} | ${ms(r.latency.p95)} | ${ms(r.latency.p99)} | ${ms(r.latency.max)} | ${r.non2xx} | ${r.errors} |`);
+  }
+  if (e2e) {
+    console.log(`| end to end: client send → profile updated by a worker | ${int(e2e.rate)} events/s | 10 connections, 2 workers | ${int(e2e.rate)} events/s | ${ms(e2e.latency.p50)} | ${ms(e2e.latency.p95)} | ${ms(e2e.latency.p99)} | ${ms(e2e.latency.max)} | - | - |`);
   }
   console.log('\nCPU during each phase, in cores (this machine has ' + cpus().length + '):\n');
   console.log('| phase | kafka | api ×3 | nginx | load generator | other processes |');
@@ -452,6 +520,10 @@ Other settings: LOG_LEVEL=${config.LOG_LEVEL} on the replicas, PUBLISH_TIMEOUT_M
 
     console.log('\n4. POST /track directly against one replica (no nginx)');
     await httpPhase({ name: 'POST /track direct to api-1, max', url: replicas[0]!.url, durationS: DURATION_S, requests: trackRequests });
+
+    const e2eRate = envNumber('BENCH_E2E_RATE', 200);
+    console.log(`\n5. End to end: POST /track through nginx at ${e2eRate}/s, then 2 workers apply each event to the profile store`);
+    await endToEndPhase({ brokers, nginxUrl: nginx.url, root, rate: e2eRate, count: e2eRate * DURATION_S });
 
     // Every 202 must be in the topic; a few more may be stored (in flight when a phase stopped).
     const stored = await topicCount(brokers, TRACK_TOPIC);
