@@ -48,6 +48,17 @@ describe('nginx in front of 3 API replicas', () => {
     await expectAllAckedStored(results);
   });
 
+  it('records the client IP nginx saw, whatever X-Forwarded-For the client sends', async () => {
+    const honest = await track(nginx.url, { user_id: 'ip_honest', event_type: 'page_view' }, { localAddress: '127.0.1.4' });
+    const forged = await track(nginx.url, { user_id: 'ip_forged', event_type: 'page_view' },
+      { localAddress: '127.0.1.4', headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect([honest.status, forged.status]).toEqual([202, 202]);
+    const stored = new Map((await readTopic(brokers, topic)).map((r) => [r.value.event_id, r.value.client_ip]));
+    // nginx appends the address it saw; the API believes only the hop added by its trusted proxy.
+    expect(stored.get(honest.body.event_id)).toBe('127.0.1.4');
+    expect(stored.get(forged.body.event_id)).toBe('127.0.1.4');
+  });
+
   it('answers a burst of 80 requests from one IP with 429s for what exceeds rate 20/s + burst 50', async () => {
     const started = performance.now();
     const results = await Promise.all(Array.from({ length: 80 }, (_, i) =>

@@ -45,6 +45,14 @@ describe('POST /track on a real broker', () => {
     expect(mine.map((r) => r.value.properties.seq)).toEqual([...Array(20).keys()]);
   });
 
+  it('ignores X-Forwarded-For from a client that is not the trusted proxy', async () => {
+    const res = await track(api.url, { user_id: 'user_forged_ip', event_type: 'page_view' },
+      { localAddress: '127.0.0.11', headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(res.status).toBe(202);
+    const stored = (await readTopic(brokers, topic)).find((r) => r.value.event_id === res.body.event_id);
+    expect(stored!.value.client_ip).toBe('127.0.0.11');
+  });
+
   it('keeps a client-supplied event_id, so a retried event can be recognised downstream', async () => {
     const event_id = '0b6f1c1e-5d0a-4f5e-9a51-6a4c2f1b7e21';
     const res = await track(api.url, { user_id: 'user_retry', event_type: 'signup', event_id }, { localAddress: '127.0.0.4' });

@@ -9,13 +9,14 @@ import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '../../../infra/paths.js';
 import { dlqReplayGroupOf, retryGroupOf } from '../../../shared/config.js';
-import { waitFor } from '../../../infra/processes.js';
+import { freePort, waitFor } from '../../../infra/processes.js';
 import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { createTopic, readTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
 import { enrichedEvent } from '../../02-consumer-groups/test/events.js';
+import { scrape, sum } from '../../../shared/observability/prom-text.js';
 import { DeadLetterQueue } from '../src/dlq.js';
 import type { EventV2 } from '../src/schema-v2.js';
 
@@ -36,6 +37,7 @@ let admin: Admin;
 let producer: Producer;
 let store: ProfileStore;
 let dlq: DeadLetterQueue;
+let metricsPort: number;
 
 const poison: EventV2 = {
   schema_version: 2, event_id: randomUUID(), user: { id: 'user_v2' }, type: 'login', props: {},
@@ -59,7 +61,8 @@ beforeAll(async () => {
   await producer.connect();
   store = new ProfileStore(profileDb);
   dlq = new DeadLetterQueue(admin, brokers, dlqTopic, dlqReplayGroupOf(groupId));
-  worker = startWorker({ id: 'worker-v1', kind: 'with-dlq', brokers, profileDb, logDir: dir, env });
+  metricsPort = await freePort();
+  worker = startWorker({ id: 'worker-v1', kind: 'with-dlq', brokers, profileDb, logDir: dir, env: { ...env, METRICS_PORT: String(metricsPort) } });
 });
 afterAll(async () => {
   await worker?.process.stop();
@@ -94,8 +97,12 @@ describe('retries, dead letters and replay', () => {
     expect(gaps).toHaveLength(MAX_ATTEMPTS - 1);
     // Attempt k+1 never starts before its backoff of 100 ms × 2^(k-1) has passed: 100, 200, 400.
     gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(100 * 2 ** i));
-    // Each retry was its own record in the retry topic.
+    // Each retry was its own record in the retry topic, and the worker's metrics say the same.
     expect(await topicMessageCount(brokers, retryTopic)).toBe(MAX_ATTEMPTS - 1);
+    const metrics = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(sum(metrics, 'retries_total')).toBe(MAX_ATTEMPTS - 1);
+    expect(sum(metrics, 'dlq_depth', { topic: dlqTopic })).toBe(1);
+    expect(sum(metrics, 'events_processed_total', { result: 'dead-lettered' })).toBe(1);
   });
 
   it('retries a transient failure (the profile store locked) until it succeeds, with no dead letter', async () => {
