@@ -1,6 +1,7 @@
 /** One API replica: `npm run api` (settings from the environment, see shared/config.ts). */
 import { pino } from 'pino';
 import { loadConfig } from '../../../shared/config.js';
+import { onShutdownSignal } from '../../../shared/shutdown.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { createApiMetrics, createRegistry } from '../../../shared/metrics.js';
 import { buildApp } from './app.js';
@@ -21,14 +22,8 @@ const app = await buildApp(config, publisher, log, { metrics, topic: config.KAFK
 void publisher.start();
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
 
-let closing = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, async () => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down: finishing in-flight requests');
-    await app.close();
-    await publisher.stop();
-    process.exit(0);
-  });
-}
+onShutdownSignal(async (signal) => {
+  log.info({ signal }, 'shutting down: finishing in-flight requests');
+  await app.close();
+  await publisher.stop();
+});

@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { loadConfig, type Config } from '../../../shared/config.js';
 import { createKafka, ensureTopic } from '../../../shared/kafka.js';
+import { onShutdownSignal } from '../../../shared/shutdown.js';
 import { startWorkerObservability } from './instrumentation.js';
 import { ProfileStore } from './profile-store.js';
 import { EventWorker, type WorkerOptions } from './worker.js';
@@ -63,18 +64,12 @@ export async function runWorkerProcess<S extends typeof WorkerEnv>(
   await Promise.all(lanes.map((lane) => lane.start()));
   log.info({ topic: config.KAFKA_TOPIC, group: config.CONSUMER_GROUP, lanes: lanes.length }, 'worker started');
 
-  let stopping = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, async () => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping: finishing the message in hand, committing, leaving the group');
-      await Promise.all(lanes.map((lane) => lane.stop()));
-      await close?.();
-      await observability.close();
-      log.info({ stats: lanes.map((lane) => lane.stats) }, 'stopped');
-      store.close();
-      process.exit(0);
-    });
-  }
+  onShutdownSignal(async (signal) => {
+    log.info({ signal }, 'stopping: finishing the message in hand, committing, leaving the group');
+    await Promise.all(lanes.map((lane) => lane.stop()));
+    await close?.();
+    await observability.close();
+    log.info({ stats: lanes.map((lane) => lane.stats) }, 'stopped');
+    store.close();
+  });
 }
