@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startApiReplica } from './api.js';
 import { startKafka } from './kafka.js';
 import { startNginx } from './nginx.js';
-import { portAcceptsConnections, type ManagedProcess } from './processes.js';
+import { portAcceptsConnections, waitForPort, type ManagedProcess } from './processes.js';
 import { isAlive, readPids, runDir, stackPorts, writePid } from './stack.js';
 import { startWorker } from './worker.js';
 import { startToxiproxy } from './toxiproxy.js';
@@ -76,9 +76,12 @@ for (let i = 1; i <= workerCount; i++) {
     continue;
   }
   // The complete worker: lab 02's consumer group plus lab 04's retry lane and dead-letter topic.
+  const metricsPort = ports.workerMetricsBase + i;
   const worker = startWorker({ id, kind: 'with-dlq', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true,
-    env: { METRICS_PORT: String(ports.workerMetricsBase + i) } });
+    env: { METRICS_PORT: String(metricsPort) } });
   writePid(id, worker.process.pid);
+  // Its metrics server listens once the worker has started: a worker that dies on start fails here.
+  await waitForPort(worker.process, metricsPort, 60_000);
   console.log(`  ${id.padEnd(10)} started (pid ${worker.process.pid}, log ${worker.process.logFile})`);
 }
 

@@ -56,7 +56,7 @@ export class ProfileStore {
         worker_id TEXT NOT NULL,
         processed_at TEXT NOT NULL
       );
-      CREATE TABLE IF NOT EXISTS duplicates_skipped (
+      CREATE TABLE IF NOT EXISTS duplicate_deliveries (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         event_id TEXT NOT NULL,
         worker_id TEXT NOT NULL
@@ -73,7 +73,7 @@ export class ProfileStore {
         last_seen = max(last_seen, excluded.last_seen),
         login_count = login_count + excluded.login_count,
         event_count = event_count + 1`);
-    this.countDuplicate = this.db.prepare('INSERT INTO duplicates_skipped (event_id, worker_id) VALUES (?, ?)');
+    this.countDuplicate = this.db.prepare('INSERT INTO duplicate_deliveries (event_id, worker_id) VALUES (?, ?)');
     this.applyTx = this.db.transaction((event: EnrichedEvent, position: EventPosition, workerId: string) => {
       if (dedupe) {
         const recorded = this.insertProcessed.run({
@@ -121,12 +121,12 @@ export class ProfileStore {
 
   /** Redeliveries skipped because their event_id was already applied. */
   duplicatesSkipped(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM duplicates_skipped').get() as { n: number }).n;
+    return (this.db.prepare('SELECT count(*) AS n FROM duplicate_deliveries').get() as { n: number }).n;
   }
 
   /** Skipped redeliveries of events that `workerId` had applied: work it did and did not commit. */
   duplicatesOfWorkBy(workerId: string): number {
-    return (this.db.prepare(`SELECT count(*) AS n FROM duplicates_skipped d
+    return (this.db.prepare(`SELECT count(*) AS n FROM duplicate_deliveries d
       JOIN processed_events p ON p.event_id = d.event_id WHERE p.worker_id = ?`).get(workerId) as { n: number }).n;
   }
 
