@@ -8,7 +8,7 @@ import { nowMs, parseRequestStart, formatSpans, type Spans } from '../../../shar
 import { CRMEvent, describeIssues, type EnrichedEvent } from '../../../shared/schema.js';
 import { KafkaUnavailableError, type EventPublisher } from './publisher.js';
 
-type AppConfig = Pick<Config, 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'API_INSTANCE_ID' | 'LOG_LEVEL'>;
+type AppConfig = Pick<Config, 'KAFKA_TOPIC' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'API_INSTANCE_ID' | 'LOG_LEVEL'>;
 
 /** "minute", "30 seconds", "1500 ms": the rate-limit window in words. */
 function describeWindow(ms: number): string {
@@ -44,11 +44,11 @@ export async function buildApp(
   publisher: EventPublisher,
   logger?: FastifyBaseLogger,
   /** Prometheus metrics served at GET /metrics; a fresh registry of its own by default. */
-  options: { metrics?: ApiMetrics; topic?: string } = {},
+  options: { metrics?: ApiMetrics } = {},
 ): Promise<FastifyInstance> {
   const metrics = options.metrics ?? createApiMetrics();
   const isTrustedProxy = proxyAddr.compile(config.TRUST_PROXY.split(',').map((a) => a.trim()));
-  const topic = options.topic ?? (config as Partial<Config>).KAFKA_TOPIC ?? 'crm-events';
+  const topic = config.KAFKA_TOPIC;
   // Trace spans of each request (epoch ms), keyed by the request object.
   const spans = new WeakMap<object, Spans>();
   const app = Fastify({

@@ -18,7 +18,7 @@ const publisher = new EventPublisher(kafka, {
   log,
 });
 const metrics = createApiMetrics(createRegistry({ defaults: true, labels: { instance_id: config.API_INSTANCE_ID } }));
-const app = await buildApp(config, publisher, log, { metrics, topic: config.KAFKA_TOPIC });
+const app = await buildApp(config, publisher, log, { metrics });
 void publisher.start();
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
 
