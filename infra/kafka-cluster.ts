@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { launchKafkaNode, randomClusterId } from './kafka.js';
+import { launchKafkaNode, randomClusterId, waitForKafkaReady } from './kafka.js';
 import { freePorts, waitFor, waitForPort, type ManagedProcess } from './processes.js';
 
 export interface KafkaClusterNode {
@@ -117,7 +117,7 @@ export async function startKafkaCluster(n = 3, opts: KafkaClusterOptions = {}): 
   const nodes = await Promise.all(specs.map(launchNode));
   try {
     await Promise.all(nodes.map((node) => waitForPort(node.process, node.ports.broker, 90_000)));
-    await waitForBrokers(nodes.map((node) => node.broker), n);
+    await waitForKafkaReady(nodes.map((node) => node.broker), { brokerCount: n, timeoutMs: 90_000 });
   } catch (error) {
     await Promise.all(nodes.map((node) => node.process.kill()));
     throw error;
@@ -144,7 +144,7 @@ export async function startKafkaCluster(n = 3, opts: KafkaClusterOptions = {}): 
       track(node);
       cluster.nodes[index] = node;
       await waitForPort(node.process, previous.ports.broker, 90_000);
-      await waitForBrokers(cluster.alive().map((alive) => alive.broker), cluster.alive().length);
+      await waitForKafkaReady(cluster.alive().map((alive) => alive.broker), { brokerCount: cluster.alive().length, timeoutMs: 90_000 });
       return node;
     },
     async stop() {
@@ -152,20 +152,6 @@ export async function startKafkaCluster(n = 3, opts: KafkaClusterOptions = {}): 
     },
   };
   return cluster;
-}
-
-/** Waits until the cluster reports `count` registered brokers and an active controller. */
-export async function waitForBrokers(brokers: string[], count: number, timeoutMs = 90_000): Promise<void> {
-  const admin = new Kafka({ brokers, clientId: 'crm-lab-infra', logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
-  try {
-    await waitFor(`${count} Kafka brokers`, async () => {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      return cluster.brokers.length >= count && cluster.controller !== null;
-    }, { timeoutMs, intervalMs: 500 });
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
 }
 
 /**

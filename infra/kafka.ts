@@ -157,15 +157,15 @@ export function restartKafka(previous: KafkaBroker): Promise<KafkaBroker> {
   return startKafka(previous.options);
 }
 
-/** Waits until the broker answers metadata requests and can create a topic. */
-export async function waitForKafkaReady(brokers: string[], timeoutMs = 60_000): Promise<void> {
+/** Waits until the cluster reports `brokerCount` registered brokers and an active controller. */
+export async function waitForKafkaReady(brokers: string[], { brokerCount = 1, timeoutMs = 60_000 } = {}): Promise<void> {
   const admin = new Kafka({ brokers, clientId: 'crm-lab-infra', logLevel: logLevel.NOTHING,
     retry: { retries: 0 } }).admin();
   try {
-    await waitFor('Kafka metadata', async () => {
+    await waitFor(`${brokerCount} Kafka broker(s) and a controller`, async () => {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      return cluster.brokers.length > 0 && cluster.controller !== null;
+      return cluster.brokers.length >= brokerCount && cluster.controller !== null;
     }, { timeoutMs, intervalMs: 500 });
   } finally {
     await admin.disconnect().catch(() => undefined);
