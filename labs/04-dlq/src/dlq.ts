@@ -23,14 +23,10 @@ export class DeadLetterQueue {
     readonly replayGroup: string,
   ) {}
 
-  private async replayedUpTo(): Promise<Map<number, number>> {
-    const [committed] = await this.admin.fetchOffsets({ groupId: this.replayGroup, topics: [this.dlqTopic] });
-    return new Map(committed?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-  }
-
   /** Entries not replayed yet, in partition and offset order. */
   async pending(): Promise<DeadLetter[]> {
-    const replayed = await this.replayedUpTo();
+    // The replay group's committed offset per partition (-1: nothing replayed there yet).
+    const replayed = new Map((await consumerLag(this.admin, this.replayGroup, this.dlqTopic)).map((p) => [p.partition, p.committed]));
     const records = await readTopic(this.brokers, this.dlqTopic);
     return records.filter((r) => r.offset >= (replayed.get(r.partition) ?? -1)).map(toDeadLetter);
   }
