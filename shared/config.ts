@@ -22,6 +22,20 @@ const ConfigSchema = z.object({
   BODY_LIMIT_BYTES: int(16 * 1024),
   /** How long /track waits for the broker's ack before answering 503. */
   PUBLISH_TIMEOUT_MS: int(5_000),
+  /**
+   * How long the API's publisher waits for more events before it sends a produce request (the
+   * Java client's linger.ms). 0 = one produce request per event, sent at once and concurrently
+   * (the lab's first design, kept for comparison; it needs KAFKA_PRODUCER_IDEMPOTENT=false).
+   */
+  PRODUCER_LINGER_MS: int(2),
+  /** A produce request carries at most this many events (the Java client's batch.size counts bytes; this counts both). */
+  PRODUCER_BATCH_MAX_EVENTS: int(500),
+  PRODUCER_BATCH_MAX_BYTES: int(512 * 1024),
+  /** Events waiting for the next produce request, at most; beyond it /track answers 503 at once. */
+  PRODUCER_MAX_QUEUED_EVENTS: int(10_000),
+  PRODUCER_MAX_QUEUED_BYTES: int(16 * 1024 * 1024),
+  /** The API's producer is idempotent (safe with batching: one produce request in flight). */
+  KAFKA_PRODUCER_IDEMPOTENT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** Proxies whose X-Forwarded-For is believed (nginx connects from 127.0.0.1). */
   TRUST_PROXY: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

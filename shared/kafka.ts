@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, Partitioners, type IHeaders, type KafkaConfig, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type IHeaders, type KafkaConfig, type Message, type Producer } from 'kafkajs';
 
 export { Partitioners };
 
@@ -24,16 +24,31 @@ export function createKafka(brokers: string[], clientId: string, overrides: Part
  * per broker (the producer's retries keep a user's order), and the Java-compatible murmur2
  * partitioner, so a user_id always maps to the same partition.
  *
- * Not idempotent by default: under concurrent sends, kafkajs 2.2.4's idempotent producer can
- * ack an event that a failing partition leader then drops (measured in labs/03-failure,
- * scenario 5). Without it a retry may store an event twice, with the same event_id, which the
- * workers skip. KAFKA_PRODUCER_IDEMPOTENT=true turns it back on, to reproduce the finding.
+ * `idempotent` (default false here; the API's publisher turns it on): the broker drops a retried
+ * batch it already wrote. kafkajs 2.2.4 keeps its sequence numbers safe only when one send() is in
+ * flight at a time and the producer is replaced after a send that failed; the API's publisher
+ * (labs/01-ingest/src/publisher.ts) does both. Concurrent sends on an idempotent producer can ack
+ * an event the broker then drops (measured in labs/03-failure, scenario 5; kafkajs issue #1005).
+ * `onPartitioned` sees the partition chosen for each message (the publisher derives offsets from it).
  */
-export function createEventProducer(kafka: Kafka): Producer {
+export function createEventProducer(
+  kafka: Kafka,
+  opts: { idempotent?: boolean; onPartitioned?: (message: Message, partition: number) => void } = {},
+): Producer {
+  const { onPartitioned } = opts;
   return kafka.producer({
-    idempotent: process.env.KAFKA_PRODUCER_IDEMPOTENT === 'true',
+    idempotent: opts.idempotent ?? false,
     maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: onPartitioned
+      ? () => {
+        const choose = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const partition = choose(args);
+          onPartitioned(args.message, partition);
+          return partition;
+        };
+      }
+      : Partitioners.DefaultPartitioner,
     retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../config.js';
 import { createKafka } from '../kafka.js';
 import { buildApp } from '../../labs/01-ingest/src/app.js';
-import { EventPublisher } from '../../labs/01-ingest/src/publisher.js';
+import { EventPublisher, publisherOptionsFrom } from '../../labs/01-ingest/src/publisher.js';
 
 export interface InProcessApi {
   url: string;
@@ -15,11 +15,7 @@ export interface InProcessApi {
 /** The lab 01 API in this process, on a free port, publishing to a real broker. */
 export async function startInProcessApi(brokers: string[], env: Record<string, string>): Promise<InProcessApi> {
   const config = loadConfig({ LOG_LEVEL: 'warn', ...env, KAFKA_BROKERS: brokers.join(',') });
-  const publisher = new EventPublisher(createKafka(config.kafkaBrokers, 'crm-lab-test-api'), {
-    topic: config.KAFKA_TOPIC,
-    partitions: config.KAFKA_TOPIC_PARTITIONS,
-    timeoutMs: config.PUBLISH_TIMEOUT_MS,
-  });
+  const publisher = new EventPublisher(createKafka(config.kafkaBrokers, 'crm-lab-test-api'), publisherOptionsFrom(config));
   await publisher.start();
   const app = await buildApp(config, publisher);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

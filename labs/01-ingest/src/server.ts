@@ -5,18 +5,13 @@ import { onShutdownSignal } from '../../../shared/shutdown.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { createApiMetrics, createRegistry } from '../../../shared/metrics.js';
 import { buildApp } from './app.js';
-import { EventPublisher } from './publisher.js';
+import { EventPublisher, publisherOptionsFrom } from './publisher.js';
 
 const config = loadConfig();
 const log = pino({ level: config.LOG_LEVEL, base: { instance: config.API_INSTANCE_ID } });
 const kafka = createKafka(config.kafkaBrokers, `${config.KAFKA_CLIENT_ID}-${config.API_INSTANCE_ID}`);
 // The process's single producer, shared by every request.
-const publisher = new EventPublisher(kafka, {
-  topic: config.KAFKA_TOPIC,
-  partitions: config.KAFKA_TOPIC_PARTITIONS,
-  timeoutMs: config.PUBLISH_TIMEOUT_MS,
-  log,
-});
+const publisher = new EventPublisher(kafka, publisherOptionsFrom(config, log));
 const metrics = createApiMetrics(createRegistry({ defaults: true, labels: { instance_id: config.API_INSTANCE_ID } }));
 const app = await buildApp(config, publisher, log, { metrics });
 void publisher.start();

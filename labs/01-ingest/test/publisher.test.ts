@@ -1,0 +1,123 @@
+/**
+ * The batching publisher against the real broker: events that arrive together share a produce
+ * request, each is acked at its own offset, a user's events keep their order, and a 503'd event
+ * is stored once or not at all (with Toxiproxy slowing the broker's answers).
+ */
+import { randomUUID } from 'node:crypto';
+import { Toxiproxy } from 'toxiproxy-node-client';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../../shared/config.js';
+import { createKafka } from '../../../shared/kafka.js';
+import type { EnrichedEvent } from '../../../shared/schema.js';
+import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { EventPublisher, KafkaUnavailableError, publisherOptionsFrom, type EventAck } from '../src/publisher.js';
+
+const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
+const toxiproxy = new Toxiproxy(toxiproxyUrl);
+const publishers: EventPublisher[] = [];
+
+async function startPublisher(topic: string, env: Record<string, string>, via = brokers): Promise<EventPublisher> {
+  await createTopic(brokers, topic, 2);
+  const config = loadConfig({ ...env, KAFKA_TOPIC: topic, KAFKA_BROKERS: via.join(',') });
+  const publisher = new EventPublisher(createKafka(via, 'crm-lab-test-publisher'), publisherOptionsFrom(config));
+  publishers.push(publisher);
+  await publisher.start();
+  return publisher;
+}
+
+/** The proxy is shared by the whole test run: always put it back as it was. */
+async function restoreProxy(): Promise<void> {
+  const proxy = await toxiproxy.get(kafkaProxyName);
+  const { data: toxics } = await proxy.api.get<{ name: string }[]>(`${proxy.getPath()}/toxics`);
+  for (const toxic of toxics ?? []) await (await proxy.getToxic(toxic.name)).remove();
+}
+afterEach(restoreProxy);
+afterAll(async () => {
+  await Promise.all(publishers.map((p) => p.stop().catch(() => undefined)));
+});
+
+const event = (user_id: string, n: number): EnrichedEvent => ({
+  user_id, event_type: 'page_view', properties: { n }, event_id: randomUUID(), server_timestamp: new Date().toISOString(), client_ip: '127.0.0.1',
+});
+
+describe('the batching publisher (PRODUCER_LINGER_MS)', () => {
+  it('sends events that arrive within the linger in one produce request, and acks each at its own offset', async () => {
+    const topic = uniqueTopic('lab01-batch');
+    const publisher = await startPublisher(topic, { PRODUCER_LINGER_MS: '20' });
+    const events = Array.from({ length: 50 }, (_, n) => event(`batch_user_${n % 5}`, n));
+    const acks = await Promise.all(events.map((e) => publisher.publish(e)));
+    expect(publisher.stats).toMatchObject({ batches: 1, events: 50 });
+
+    const stored = new Map((await readTopic(brokers, topic)).map((r) => [r.value.event_id as string, { partition: r.partition, offset: r.offset }]));
+    expect(stored.size).toBe(50);
+    expect(events.map((e) => stored.get(e.event_id))).toEqual(acks);
+  });
+
+  it('with PRODUCER_LINGER_MS=0 sends one produce request per event (the first design, for comparison)', async () => {
+    const topic = uniqueTopic('lab01-unbatched');
+    const publisher = await startPublisher(topic, { PRODUCER_LINGER_MS: '0', KAFKA_PRODUCER_IDEMPOTENT: 'false' });
+    const events = Array.from({ length: 20 }, (_, n) => event(`single_user_${n % 5}`, n));
+    const acks = await Promise.all(events.map((e) => publisher.publish(e)));
+    expect(publisher.stats).toMatchObject({ batches: 20, events: 20 });
+    const stored = new Map((await readTopic(brokers, topic)).map((r) => [r.value.event_id as string, { partition: r.partition, offset: r.offset }]));
+    expect(events.map((e) => stored.get(e.event_id))).toEqual(acks);
+  });
+
+  it('refuses PRODUCER_LINGER_MS=0 with the idempotent producer, naming the setting that fixes it', () => {
+    const config = loadConfig({ PRODUCER_LINGER_MS: '0' });
+    expect(() => new EventPublisher(createKafka(brokers, 'crm-lab-test-publisher'), publisherOptionsFrom(config)))
+      .toThrow(/KAFKA_PRODUCER_IDEMPOTENT=false/);
+  });
+
+  it('keeps each user\'s order when the users\' events share produce requests', async () => {
+    const topic = uniqueTopic('lab01-batch-order');
+    const publisher = await startPublisher(topic, {});
+    const users = Array.from({ length: 10 }, (_, u) => `ordered_user_${u}`);
+    const sent = new Map<string, string[]>(users.map((u) => [u, []]));
+    // Each user sends one event at a time (waits for its ack); the ten users send concurrently.
+    await Promise.all(users.map(async (user) => {
+      for (let n = 0; n < 30; n++) {
+        const e = event(user, n);
+        await publisher.publish(e);
+        sent.get(user)!.push(e.event_id);
+      }
+    }));
+    expect(publisher.stats.events).toBe(300);
+    expect(publisher.stats.batches).toBeLessThan(300); // events did share produce requests
+    const records = await readTopic(brokers, topic);
+    for (const user of users) expect(records.filter((r) => r.key === user).map((r) => r.value.event_id)).toEqual(sent.get(user));
+  });
+
+  it('stores a 503\'d event once or not at all: only the produce request in flight may land after its 503', async () => {
+    const topic = uniqueTopic('lab01-batch-timeout');
+    const publisher = await startPublisher(topic, { PUBLISH_TIMEOUT_MS: '1000', PRODUCER_MAX_QUEUED_EVENTS: '10' }, proxiedBrokers);
+    await publisher.publish(event('timeout_user', -1)); // connected and warm
+
+    // The broker's answers now take 3 s: longer than PUBLISH_TIMEOUT_MS (1 s), shorter than kafkajs' request timeout (10 s).
+    const proxy = await toxiproxy.get(kafkaProxyName);
+    await proxy.addToxic({ name: 'slow-answers', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 3_000, jitter: 0 } } as never);
+
+    const first = event('timeout_user', 0);
+    const firstOutcome = publisher.publish(first).then(() => 'acked', (e: KafkaUnavailableError) => e.fate);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the first event's produce request is in flight
+    const rest = Array.from({ length: 15 }, (_, n) => event('timeout_user', n + 1));
+    const restOutcomes = await Promise.all(rest.map((e) => publisher.publish(e).then(() => 'acked', (err: KafkaUnavailableError) => err.fate)));
+
+    expect(await firstOutcome).toBe('unknown'); // answered 503 while in flight
+    // 10 waited in the queue and expired there, 5 found it full and were refused at once; none was sent.
+    expect(restOutcomes).toEqual(Array(15).fill('not-sent'));
+    expect(publisher.stats).toMatchObject({ expiredInQueue: 10, refusedQueueFull: 5 });
+
+    await restoreProxy();
+    await publisher.idle();
+    const copies = new Map<string, number>();
+    for (const r of await readTopic(brokers, topic)) copies.set(r.value.event_id, (copies.get(r.value.event_id) ?? 0) + 1);
+    expect(copies.get(first.event_id) ?? 0).toBeLessThanOrEqual(1);
+    expect(publisher.stats.storedAfterTimeout).toBe(copies.get(first.event_id) ?? 0);
+    expect(rest.filter((e) => copies.has(e.event_id))).toEqual([]);
+    console.log(`503'd while in flight: stored ${copies.get(first.event_id) ?? 0} time(s) after its 503; 15 503'd before sending: stored 0 times`);
+
+    const after: EventAck = await publisher.publish(event('timeout_user', 99));
+    expect(after.offset).toBeGreaterThan(0);
+  });
+});
