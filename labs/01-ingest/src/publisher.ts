@@ -90,6 +90,8 @@ export interface PublisherStats {
   refusedQueueFull: number;
   /** Producers replaced after a failed send (idempotent only). */
   producerReplacements: number;
+  /** Events sent again because kafkajs answered a send without their partition (see `produce`). */
+  resentUnanswered: number;
 }
 
 const messageBytes = (m: Message) =>
@@ -119,7 +121,7 @@ export class EventPublisher implements EventSink {
   private sending = false;
   private lingerTimer?: NodeJS.Timeout;
   private idleWaiters: (() => void)[] = [];
-  readonly stats: PublisherStats = { batches: 0, events: 0, expiredInQueue: 0, storedAfterTimeout: 0, refusedQueueFull: 0, producerReplacements: 0 };
+  readonly stats: PublisherStats = { batches: 0, events: 0, expiredInQueue: 0, storedAfterTimeout: 0, refusedQueueFull: 0, producerReplacements: 0, resentUnanswered: 0 };
 
   constructor(
     private readonly kafka: Kafka,
@@ -234,16 +236,10 @@ export class EventPublisher implements EventSink {
     this.stats.batches++;
     this.stats.events += batch.length;
     try {
-      const results = await this.producer.send({ topic: this.topic, acks: -1, timeout: this.options.timeoutMs, messages: batch.map((p) => p.message) });
+      const acks = await this.produce(batch.map((p) => p.message));
       this.consecutiveFailures = 0;
-      // kafkajs keeps each partition's messages in batch order: the n-th one is at baseOffset + n.
-      const baseOffset = new Map(results.map((r) => [r.partition, Number(r.baseOffset)]));
-      const nth = new Map<number, number>();
       for (const p of batch) {
-        const partition = this.partitionOf.get(p.message)!;
-        const n = nth.get(partition) ?? 0;
-        nth.set(partition, n + 1);
-        const ack = { partition, offset: baseOffset.get(partition)! + n };
+        const ack = acks.get(p.message)!;
         if (p.state === 'timed-out') {
           this.stats.storedAfterTimeout++;
           this.log?.warn({ event_id: p.message.headers?.event_id, ...ack }, 'stored after its request was answered 503');
@@ -260,6 +256,44 @@ export class EventPublisher implements EventSink {
       this.schedule();
       this.wakeIfIdle();
     }
+  }
+
+  /**
+   * Sends one batch and returns each message's place. kafkajs 2.2.4 can resolve a send without
+   * having written every partition: when a partition's leader moves during the send to a broker
+   * that already answered for other partitions, its retry skips that broker (sendMessages.js
+   * keeps the answered brokers' responses) and the send resolves without that partition. So a
+   * partition missing from the answer is sent again — with the same sequence numbers, which
+   * kafkajs rolled back, so an idempotent producer cannot store it twice — up to 5 times.
+   */
+  private async produce(messages: Message[]): Promise<Map<Message, EventAck>> {
+    const acks = new Map<Message, EventAck>();
+    let unanswered = messages;
+    for (let send = 1; unanswered.length > 0; send++) {
+      if (send > 5) throw new Error(`no answer for ${unanswered.length} event(s) after 5 sends`);
+      if (send > 1) {
+        this.stats.resentUnanswered += unanswered.length;
+        this.log?.warn({ events: unanswered.length, send }, 'kafkajs answered without some partitions; sending them again');
+      }
+      const results = await this.producer.send({ topic: this.topic, acks: -1, timeout: this.options.timeoutMs, messages: unanswered });
+      // kafkajs keeps each partition's messages in batch order: the n-th one is at baseOffset + n.
+      const baseOffset = new Map(results.map((r) => [r.partition, Number(r.baseOffset)]));
+      const nth = new Map<number, number>();
+      const missing: Message[] = [];
+      for (const message of unanswered) {
+        const partition = this.partitionOf.get(message)!;
+        const base = baseOffset.get(partition);
+        if (base === undefined) {
+          missing.push(message);
+          continue;
+        }
+        const n = nth.get(partition) ?? 0;
+        nth.set(partition, n + 1);
+        acks.set(message, { partition, offset: base + n });
+      }
+      unanswered = missing;
+    }
+    return acks;
   }
 
   /** A send failed after kafkajs' retries: its sequence numbers are unsafe to reuse, so start a new producer id. */

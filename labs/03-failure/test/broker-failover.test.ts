@@ -21,8 +21,8 @@ import { checkStored, Ledger, runLoad, summaryLine } from '../src/chaos.js';
 const topic = uniqueTopic('lab03-failover');
 const PARTITIONS = 3;
 const MAX_EVENTS = 4_000;
-const IDEMPOTENT = process.env.LAB03_FAILOVER_IDEMPOTENT === 'true';
-const previousIdempotent = process.env.KAFKA_PRODUCER_IDEMPOTENT;
+/** The lab's default producer (idempotent, batching) unless LAB03_FAILOVER_IDEMPOTENT says otherwise. */
+const IDEMPOTENT_OVERRIDE = process.env.LAB03_FAILOVER_IDEMPOTENT;
 let cluster: KafkaCluster;
 let api: InProcessApi;
 
@@ -41,13 +41,12 @@ beforeAll(async () => {
   cluster = await startKafkaCluster(3, { heapMb: 384 });
   await createReplicatedTopic(cluster.brokers, topic, { partitions: PARTITIONS, replicationFactor: 3, minInsyncReplicas: 2 });
   // Default PUBLISH_TIMEOUT_MS (5 s); the producer sends with acks=all (labs/01-ingest/src/publisher.ts).
-  process.env.KAFKA_PRODUCER_IDEMPOTENT = String(IDEMPOTENT); // read by shared/kafka.ts createEventProducer
-  api = await startInProcessApi(cluster.brokers, { KAFKA_TOPIC: topic, RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'error' });
+  api = await startInProcessApi(cluster.brokers, { KAFKA_TOPIC: topic, RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'error',
+    ...(IDEMPOTENT_OVERRIDE ? { KAFKA_PRODUCER_IDEMPOTENT: IDEMPOTENT_OVERRIDE } : {}),
+  });
 });
 afterAll(async () => {
   await api?.close();
-  if (previousIdempotent === undefined) delete process.env.KAFKA_PRODUCER_IDEMPOTENT;
-  else process.env.KAFKA_PRODUCER_IDEMPOTENT = previousIdempotent;
   if (cluster) {
     await Promise.all(cluster.nodes.map((node) => node.process.kill()));
     rmSync(cluster.dataDir, { recursive: true, force: true });
@@ -94,7 +93,8 @@ describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, 
       const duringFailover = ledger.attempts.slice(killedAt).filter((a) => a.status === 503);
       const acceptedAfter = ledger.attempts.slice(killedAt).filter((a) => a.status === 202);
       console.log(summaryLine('broker-failover', ledger, check, {
-        producer: IDEMPOTENT ? 'idempotent' : 'non-idempotent',
+        producer: `${api.config.KAFKA_PRODUCER_IDEMPOTENT ? 'idempotent' : 'non-idempotent'},linger=${api.config.PRODUCER_LINGER_MS}ms`,
+        resent_unanswered: api.publisher.stats.resentUnanswered,
         killed: `kafka-${victimId}`,
         it_led: led.join(','),
         '503_after_crash': duringFailover.length,
