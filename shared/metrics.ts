@@ -70,6 +70,12 @@ export function createApiMetrics(registry: Registry = createRegistry()) {
       buckets: latencyBuckets,
       registers: [registry],
     }),
+    producerBatchEvents: new Histogram({
+      name: 'kafka_producer_batch_events',
+      help: 'Events per produce request sent by this replica\'s batching publisher (PRODUCER_LINGER_MS).',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers: [registry],
+    }),
     produceFailures: new Counter({
       name: 'kafka_produce_failures_total',
       help: 'Writes Kafka did not ack in time or rejected (the API answered 503).',

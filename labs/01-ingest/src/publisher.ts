@@ -48,6 +48,8 @@ export interface PublisherOptions {
   maxQueuedBytes: number;
   idempotent: boolean;
   log?: Logger;
+  /** Called as each produce request leaves, with its event count (metrics). */
+  onBatchSent?: (events: number) => void;
 }
 
 /** The publisher's settings from the API's configuration (shared/config.ts). */
@@ -235,6 +237,7 @@ export class EventPublisher implements EventSink {
     for (const p of batch) p.state = 'in-flight';
     this.stats.batches++;
     this.stats.events += batch.length;
+    this.options.onBatchSent?.(batch.length);
     try {
       const acks = await this.produce(batch.map((p) => p.message));
       this.consecutiveFailures = 0;

@@ -11,8 +11,8 @@ const config = loadConfig();
 const log = pino({ level: config.LOG_LEVEL, base: { instance: config.API_INSTANCE_ID } });
 const kafka = createKafka(config.kafkaBrokers, `${config.KAFKA_CLIENT_ID}-${config.API_INSTANCE_ID}`);
 // The process's single producer, shared by every request.
-const publisher = new EventPublisher(kafka, publisherOptionsFrom(config, log));
 const metrics = createApiMetrics(createRegistry({ defaults: true, labels: { instance_id: config.API_INSTANCE_ID } }));
+const publisher = new EventPublisher(kafka, { ...publisherOptionsFrom(config, log), onBatchSent: (events) => metrics.producerBatchEvents.observe(events) });
 const app = await buildApp(config, publisher, log, { metrics });
 void publisher.start();
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
