@@ -36,7 +36,7 @@ function run(opts: ProfileStoreOptions, perTx: number, n = count): number {
 }
 
 const row = (label: string, perSecond: number) =>
-  console.log(`  ${label.padEnd(58)} ${String(Math.round(perSecond)).padStart(7)} events/s  ${(1e6 / perSecond).toFixed(1).padStart(6)} µs/event`);
+  console.log(`  ${label.padEnd(62)} ${String(Math.round(perSecond)).padStart(7)} events/s  ${(1e6 / perSecond).toFixed(1).padStart(6)} µs/event`);
 
 run({}, TX_EVENTS); // warm-up
 console.log(`profile store, ${count} events (1,000 for FULL with 1 event per transaction), SQLite WAL, on this machine:`);

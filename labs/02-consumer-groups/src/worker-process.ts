@@ -93,7 +93,7 @@ export async function runWorkerProcess<S extends typeof WorkerEnv>(
   log.info({ topic: config.KAFKA_TOPIC, group: config.CONSUMER_GROUP, lanes: lanes.length }, 'worker started');
 
   onShutdownSignal(async (signal) => {
-    log.info({ signal }, 'stopping: finishing the message in hand, committing, leaving the group');
+    log.info({ signal }, 'stopping: finishing the batch in hand, committing, leaving the group');
     await Promise.all(lanes.map((lane) => lane.stop()));
     await close?.();
     await observability.close();
