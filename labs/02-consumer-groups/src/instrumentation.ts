@@ -1,6 +1,6 @@
 /**
- * The worker's metrics and trace hooks: counts and times every processing attempt
- * (shared/metrics.ts `createWorkerMetrics`) and records each traced event's worker spans
+ * The worker's metrics and trace hooks: counts and times every processing attempt, the failed
+ * ones too (shared/metrics.ts `createWorkerMetrics`), and records each traced event's worker spans
  * (polled, processed, committed; shared/trace.ts). Plugged into EventWorker through its
  * `instrumentation` option; it only observes.
  */
@@ -30,25 +30,19 @@ export function createWorkerInstrumentation(o: {
     traces,
     batchPolled: (partition) => traces.polled(partition),
     committed: (partition, nextOffset) => traces.committed(partition, nextOffset),
-    wrapProcessor: (processor) => async (message, position) => {
-      const started = nowMs();
-      try {
-        const result = await processor(message, position);
-        const done = nowMs();
-        o.metrics.processingDuration.observe((done - started) / 1000);
-        o.metrics.eventsProcessed.inc({ result });
-        traces.processed({
-          request_id: message.headers?.request_id?.toString(),
-          event_id: message.headers?.event_id?.toString(),
-          partition: position.partition,
-          offset: position.offset,
-        }, done);
-        return result;
-      } catch (error) {
-        o.metrics.processingDuration.observe((nowMs() - started) / 1000);
-        o.metrics.processingFailures.inc();
-        throw error;
-      }
+    processed: (message, consumed, result, seconds) => {
+      o.metrics.processingDuration.observe(seconds);
+      o.metrics.eventsProcessed.inc({ result });
+      traces.processed({
+        request_id: message.headers?.request_id?.toString(),
+        event_id: message.headers?.event_id?.toString(),
+        partition: consumed.partition,
+        offset: consumed.offset,
+      }, nowMs());
+    },
+    failed: (_message, _consumed, _error, seconds) => {
+      o.metrics.processingDuration.observe(seconds);
+      o.metrics.processingFailures.inc();
     },
   };
 }

@@ -24,7 +24,7 @@ let admin: Admin;
 let producer: Producer;
 let store: ProfileStore;
 
-// Slow processing and a commit only at the end of each batch: a crash lands between processing and commit.
+// Slow processing (small transactions) and a commit only at the end of each batch: a crash lands between processing and commit.
 const start = (id: string) =>
   workers.set(id, startWorker({
     id, brokers, profileDb, logDir: dir,
@@ -83,15 +83,23 @@ describe('worker crashes and graceful stops', () => {
 
     await waitFor('worker-1 to be mid-batch', () => store.processed().filter((r) => r.worker_id === 'worker-1').length >= 20);
     await workers.get('worker-1')!.process.kill();
-    const processedByVictim = store.processed().filter((r) => r.worker_id === 'worker-1').length;
+    const processedByVictim = store.processed().filter((r) => r.worker_id === 'worker-1');
+    // What worker-1 applied at or beyond the offset it last committed: applied, not committed.
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const committedAt = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
+    const uncommitted = processedByVictim.filter((r) => r.offset >= (committedAt.get(r.partition) ?? -1)).map((r) => r.event_id).sort();
 
     await waitUntilDrained(total);
     const group = await waitForStableGroup(admin, groupId, topic, 1);
-    const duplicates = store.duplicatesSkipped();
-    console.log(`sent=${total} processed=${store.processedCount()} by_killed_worker=${processedByVictim} duplicates_skipped=${duplicates} group=${JSON.stringify(group.members)}`);
+    const redone = store.duplicatesOfWorkBy('worker-1');
+    console.log(`sent=${total} processed=${store.processedCount()} by_killed_worker=${processedByVictim.length} uncommitted_at_kill=${uncommitted.length} duplicates_of_its_work=${redone} group=${JSON.stringify(group.members)}`);
 
     expect(group.members).toEqual([{ clientId: 'worker-2', partitions: [0, 1] }]);
-    expect(duplicates).toBeGreaterThan(0);
+    // The crash landed between processing and commit...
+    expect(uncommitted.length).toBeGreaterThan(0);
+    // ...and exactly those events came back to the survivor, which skipped each of them.
+    expect(store.duplicateDeliveriesOfWorkBy('worker-1')).toEqual(uncommitted.map((event_id) => ({ event_id, skipped_by: 'worker-2' })));
+    expect(redone).toBe(uncommitted.length);
     expectExactProfiles();
   });
 

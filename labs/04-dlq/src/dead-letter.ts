@@ -1,9 +1,12 @@
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { describeIssues } from '../../../shared/schema.js';
-import type { MessageProcessor, ProcessResult } from '../../02-consumer-groups/src/worker.js';
-import { backoffDelayMs, decodeFailureHeaders, encodeFailureHeaders, type FailureHeaders, type RetryPolicy } from './retry-policy.js';
+import type { EventPosition } from '../../02-consumer-groups/src/profile-store.js';
+import { decodeEvent, type Lane, type ProcessResult } from '../../02-consumer-groups/src/worker.js';
+import {
+  backoffDelayMs, decodeFailureHeaders, encodeFailureHeaders, failureHeaderNames, type FailureHeaders, type RetryPolicy,
+} from './retry-policy.js';
 
 export interface DeadLetterOptions {
   producer: Producer;
@@ -17,15 +20,19 @@ export interface DeadLetterOptions {
   onOutcome?: (outcome: 'retry-scheduled' | 'dead-lettered', failure: FailureHeaders) => void;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The message's own headers (request_id, replay_count, …) without the failure record of an earlier attempt. */
+function ownHeaders(headers: IHeaders | undefined): IHeaders {
+  return Object.fromEntries(Object.entries(headers ?? {}).filter(([name]) => !failureHeaderNames.includes(name)));
+}
 
 /**
  * The failure handling shared by both lanes: on a failed attempt the event is re-published,
  * acked, to the retry topic (or, after the last attempt, to the DLQ) before its offset is
- * committed, so it is never lost and never blocks the partition it came from.
+ * committed, so it is never lost and never blocks the partition it came from. Its key, value
+ * and own headers travel unchanged; the failure record is added as headers.
  */
-function handleFailure(o: DeadLetterOptions, message: KafkaMessage, previous: FailureHeaders | undefined,
-  original: FailureHeaders['original'], error: unknown): Promise<ProcessResult> {
+async function handleFailure(o: DeadLetterOptions, message: KafkaMessage, previous: FailureHeaders | undefined,
+  original: EventPosition, error: unknown): Promise<ProcessResult> {
   const now = Date.now();
   const attempts = (previous?.attempts ?? 0) + 1;
   const failure: FailureHeaders = {
@@ -39,44 +46,41 @@ function handleFailure(o: DeadLetterOptions, message: KafkaMessage, previous: Fa
   const deadLetter = attempts >= o.policy.maxAttempts;
   const topic = deadLetter ? o.dlqTopic : o.retryTopic;
   const outcome = deadLetter ? 'dead-lettered' : 'retry-scheduled';
-  return o.producer
-    .send({ topic, acks: -1, messages: [{ key: message.key, value: message.value, headers: encodeFailureHeaders(failure) }] })
-    .then(() => {
-      o.log.warn({ ...original, attempts, error: failure.lastError, topic }, deadLetter
-        ? `Dead-lettered after ${attempts} attempts`
-        : `Attempt ${attempts} failed; retry in ${backoffDelayMs(o.policy, attempts)} ms`);
-      o.onOutcome?.(outcome, failure);
-      return outcome;
-    });
+  await o.producer.send({
+    topic, acks: -1, messages: [{ key: message.key, value: message.value, headers: { ...ownHeaders(message.headers), ...encodeFailureHeaders(failure) } }],
+  });
+  o.log.warn({ ...original, attempts, error: failure.lastError, topic }, deadLetter
+    ? `Dead-lettered after ${attempts} attempts`
+    : `Attempt ${attempts} failed; retry in ${backoffDelayMs(o.policy, attempts)} ms`);
+  o.onOutcome?.(outcome, failure);
+  return outcome;
 }
 
-/** Wraps the main lane's processing: a failure goes to the retry topic instead of blocking the partition. */
-export function mainLane(o: DeadLetterOptions) {
-  return (process: MessageProcessor): MessageProcessor => async (message, position) => {
-    try {
-      return await process(o.transform ? o.transform(message) : message, position);
-    } catch (error) {
-      return handleFailure(o, message, undefined, position, error);
-    }
+/** The main lane: a message that fails goes to the retry topic instead of blocking the partition. */
+export function mainLane(o: DeadLetterOptions): Lane {
+  return {
+    decode: (message, position) => decodeEvent(o.transform ? o.transform(message) : message, position),
+    onFailure: (message, position, error) => handleFailure(o, message, undefined, position, error),
   };
 }
 
 /**
- * Wraps the retry lane's processing: waits until the message is due, processes it under its
- * original position (so dedupe sees the same event), and on failure schedules the next attempt
- * or dead-letters it. Waits stay below the consumer's session timeout; longer delays would
- * call for one retry topic per delay tier, paused and resumed.
+ * The retry lane: each message is processed once due (the worker pauses the partition until
+ * then, heartbeating, so a backoff may be longer than the session timeout), under its original
+ * position (so dedupe sees the same event); a failure schedules the next attempt or dead-letters it.
  */
-export function retryLane(o: DeadLetterOptions) {
-  return (process: MessageProcessor): MessageProcessor => async (message, position) => {
+export function retryLane(o: DeadLetterOptions): Lane {
+  const failureOf = (message: KafkaMessage, position: EventPosition): FailureHeaders => {
     const failure = decodeFailureHeaders(message.headers);
     if (!failure) throw new Error(`message at ${position.topic}/${position.partition}/${position.offset} has no retry headers`);
-    const wait = failure.retryAt - Date.now();
-    if (wait > 0) await sleep(wait);
-    try {
-      return await process(o.transform ? o.transform(message) : message, failure.original);
-    } catch (error) {
+    return failure;
+  };
+  return {
+    dueAt: (message) => decodeFailureHeaders(message.headers)?.retryAt,
+    decode: (message, position) => decodeEvent(o.transform ? o.transform(message) : message, failureOf(message, position).original),
+    onFailure: (message, position, error) => {
+      const failure = failureOf(message, position); // throws for a message that never failed: it stops the lane, loudly
       return handleFailure(o, message, failure, failure.original, error);
-    }
+    },
   };
 }

@@ -24,6 +24,23 @@ export interface FailureHeaders {
   original: EventPosition;
 }
 
+/** The headers {@link encodeFailureHeaders} writes: replaced at each attempt, dropped on replay. */
+export const failureHeaderNames = ['attempts', 'attempt_times', 'last_error', 'retry_at', 'original_topic', 'original_partition', 'original_offset'];
+
+/** Timers cannot wait longer (Node fires a longer setTimeout at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The longest wait between two attempts: after the second-to-last one (the last goes to the DLQ). */
+export const longestBackoffMs = (policy: RetryPolicy) => (policy.maxAttempts >= 2 ? backoffDelayMs(policy, policy.maxAttempts - 1) : 0);
+
+/** Policies that cannot work: a backoff a timer cannot wait would be no backoff at all. */
+export function policyProblems(policy: RetryPolicy): string[] {
+  const longest = longestBackoffMs(policy);
+  return longest > MAX_TIMER_MS
+    ? [`the longest backoff, RETRY_BASE_MS × 2^(RETRY_MAX_ATTEMPTS - 2) = ${longest} ms, is longer than a timer can wait (${MAX_TIMER_MS} ms, about 24.8 days): lower RETRY_MAX_ATTEMPTS or RETRY_BASE_MS`]
+    : [];
+}
+
 const text = (headers: IHeaders | undefined, name: string) => headers?.[name]?.toString();
 
 export function encodeFailureHeaders(h: FailureHeaders): IHeaders {

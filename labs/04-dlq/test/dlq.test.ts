@@ -75,7 +75,8 @@ describe('retries, dead letters and replay', () => {
   it('dead-letters one poison event among 1,000 after exactly N attempts with growing delays; the other 999 are processed in order', async () => {
     const good = Array.from({ length: 999 }, (_, i) => enrichedEvent(`user_${i % 37}`, i % 5 === 0 ? 'login' : 'page_view', { seq: i }));
     const messages = good.map((e) => ({ key: e.user_id, value: JSON.stringify(e) }));
-    messages.splice(500, 0, { key: poison.user.id, value: JSON.stringify(poison) });
+    const poisonMessage = { key: poison.user.id, value: JSON.stringify(poison), headers: { request_id: 'poison-request' } };
+    messages.splice(500, 0, poisonMessage);
     await producer.send({ topic, acks: -1, messages });
 
     await waitFor('999 processed and 1 dead letter', async () =>
@@ -88,12 +89,13 @@ describe('retries, dead letters and replay', () => {
       expect(processed.filter((p) => p.user_id === user).map((p) => p.event_id)).toEqual(good.filter((e) => e.user_id === user).map((e) => e.event_id));
     }
     const [letter] = await dlq.pending();
-    const gaps = letter!.failure.attemptTimes.slice(1).map((t, i) => t - letter!.failure.attemptTimes[i]!);
-    console.log(`poison event: attempts=${letter!.failure.attempts} backoff gaps ms=${JSON.stringify(gaps)} error=${letter!.failure.lastError.slice(0, 80)}`);
+    const gaps = letter!.failure!.attemptTimes.slice(1).map((t, i) => t - letter!.failure!.attemptTimes[i]!);
+    console.log(`poison event: attempts=${letter!.failure!.attempts} backoff gaps ms=${JSON.stringify(gaps)} error=${letter!.failure!.lastError.slice(0, 80)}`);
     expect(letter!.value).toEqual(poison);
-    expect(letter!.failure.attempts).toBe(MAX_ATTEMPTS);
-    expect(letter!.failure.original.topic).toBe(topic);
-    expect(letter!.failure.lastError).toContain('user_id');
+    expect(letter!.headers.request_id).toBe('poison-request'); // the event's own headers travel with it
+    expect(letter!.failure!.attempts).toBe(MAX_ATTEMPTS);
+    expect(letter!.failure!.original.topic).toBe(topic);
+    expect(letter!.failure!.lastError).toContain('user_id');
     expect(gaps).toHaveLength(MAX_ATTEMPTS - 1);
     // Attempt k+1 never starts before its backoff of 100 ms × 2^(k-1) has passed: 100, 200, 400.
     gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(100 * 2 ** i));
@@ -101,6 +103,7 @@ describe('retries, dead letters and replay', () => {
     expect(await topicMessageCount(brokers, retryTopic)).toBe(MAX_ATTEMPTS - 1);
     const metrics = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(sum(metrics, 'retries_total')).toBe(MAX_ATTEMPTS - 1);
+    expect(sum(metrics, 'processing_failures_total')).toBe(MAX_ATTEMPTS); // every failed attempt, main lane and retry lane
     expect(sum(metrics, 'dlq_depth', { topic: dlqTopic })).toBe(1);
     expect(sum(metrics, 'events_processed_total', { result: 'dead-lettered' })).toBe(1);
   });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { freePort, waitFor } from '../../../infra/processes.js';
 import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
+import { dlqReplayGroupOf } from '../../../shared/config.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { createRegistry, createWorkerMetrics, registerKafkaGauges, type MetricsServer } from '../../../shared/metrics.js';
@@ -93,10 +94,14 @@ describe('nginx exporter', () => {
 });
 
 describe('worker /metrics', () => {
-  it('counts every processed event, and its lag gauge says what shared/lag.ts says', async () => {
+  it('counts every processed event, and its lag and DLQ depth gauges say what the broker says', async () => {
     const port = await freePort();
+    // A DLQ of its own holding 4 dead letters, so the depth it reports is a real one.
+    const dlqTopic = uniqueTopic('obs-worker-dlq');
+    await createTopic(brokers, dlqTopic, 1);
+    await producer.send({ topic: dlqTopic, acks: -1, messages: Array.from({ length: 4 }, () => ({ value: 'dead' })) });
     workers.push(startWorker({ id: 'obs-worker-1', brokers, profileDb: join(dir, 'profiles.db'), logDir: dir,
-      env: { KAFKA_TOPIC: topic, CONSUMER_GROUP: groupId, METRICS_PORT: String(port) } }));
+      env: { KAFKA_TOPIC: topic, CONSUMER_GROUP: groupId, KAFKA_DLQ_TOPIC: dlqTopic, METRICS_PORT: String(port) } }));
     const stored = await topicMessageCount(brokers, topic);
     await waitFor('lag 0', async () => totalLag(await consumerLag(admin, groupId, topic)) === 0, { timeoutMs: 60_000, intervalMs: 250 });
     const m = await waitFor('worker metrics', async () => {
@@ -108,7 +113,7 @@ describe('worker /metrics', () => {
     expect(sum(m, 'processing_failures_total')).toBe(0);
     const lag = select(m, 'kafka_consumer_lag', { group: groupId, topic });
     expect(lag.map((s) => [s.labels.partition, s.value]).sort()).toEqual((await consumerLag(admin, groupId, topic)).map((p) => [String(p.partition), p.lag]));
-    expect(sum(m, 'dlq_depth')).toBe(await topicMessageCount(brokers, 'crm-events-dlq').catch(() => 0));
+    expect(select(m, 'dlq_depth').map((s) => [s.labels.topic, s.value])).toEqual([[dlqTopic, 4]]);
   });
 
   it('reports a non-zero lag and the DLQ depth exactly (registerKafkaGauges on a group that committed part of the topic)', async () => {
@@ -128,24 +133,23 @@ describe('worker /metrics', () => {
     expect(totalLag(expected)).toBe(28);
     expect(select(m, 'kafka_consumer_lag').map((s) => [Number(s.labels.partition), s.value])).toEqual(expected.map((p) => [p.partition, p.lag]));
     expect(sum(m, 'dlq_depth', { topic: dlq })).toBe(3);
+    // Depth is what is still pending: once the replay group has committed past one entry, 2 remain.
+    await admin.setOffsets({ groupId: dlqReplayGroupOf(g), topic: dlq, partitions: [{ partition: 0, offset: '1' }] });
+    expect(sum(parsePrometheusText(await registry.metrics()), 'dlq_depth', { topic: dlq })).toBe(2);
 
     const missing = createRegistry();
     registerKafkaGauges(missing, admin, { groupId: g, topic: t, dlqTopic: uniqueTopic('no-such-dlq') });
     expect(sum(parsePrometheusText(await missing.metrics()), 'dlq_depth')).toBe(0);
   });
 
-  it('counts failed processing attempts and times them (the instrumentation wrapper)', async () => {
+  it('counts failed processing attempts and times them (the instrumentation hooks)', async () => {
     const metrics = createWorkerMetrics();
     const hooks = createWorkerInstrumentation({ metrics, workerId: 'unit' });
-    let calls = 0;
-    const flaky = hooks.wrapProcessor!(async () => {
-      if (++calls <= 2) throw new Error('boom');
-      return 'applied';
-    });
     const message = { headers: {}, value: null } as never;
-    await expect(flaky(message, { topic: 't', partition: 0, offset: 0 })).rejects.toThrow('boom');
-    await expect(flaky(message, { topic: 't', partition: 0, offset: 0 })).rejects.toThrow('boom');
-    await expect(flaky(message, { topic: 't', partition: 0, offset: 0 })).resolves.toBe('applied');
+    const position = { topic: 't', partition: 0, offset: 0 };
+    hooks.failed!(message, position, new Error('boom'), 0.002);
+    hooks.failed!(message, position, new Error('boom'), 0.002);
+    hooks.processed!(message, position, 'applied', 0.001);
     const m = parsePrometheusText(await metrics.registry.metrics());
     expect(sum(m, 'processing_failures_total')).toBe(2);
     expect(sum(m, 'events_processed_total', { result: 'applied' })).toBe(1);
