@@ -7,6 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { loadConfig, topicReplicationOf, type TopicReplication } from '../shared/config.js';
+import { ensureTopic } from '../shared/kafka.js';
 import { launchKafkaNode, randomClusterId, waitForKafkaReady } from './kafka.js';
 import { freePorts, waitFor, waitForPort, type ManagedProcess } from './processes.js';
 
@@ -155,24 +157,15 @@ export async function startKafkaCluster(n = 3, opts: KafkaClusterOptions = {}): 
 }
 
 /**
- * Creates a replicated topic and waits until every given broker reports a leader for each of its
+ * Creates a replicated topic (through `ensureTopic`, so an existing topic with fewer replicas is
+ * refused) and waits until every given broker reports a leader and a full ISR for each of its
  * partitions (kafkajs' own `waitForLeaders` gives up when a broker has not heard of the topic yet).
+ * The replication defaults to the configuration (KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS).
  */
-export async function createReplicatedTopic(brokers: string[], topic: string, o: {
-  partitions: number; replicationFactor: number; minInsyncReplicas: number;
-}): Promise<void> {
+export async function createReplicatedTopic(brokers: string[], topic: string, o: { partitions: number } & Partial<TopicReplication>): Promise<void> {
+  const replication = { ...topicReplicationOf(loadConfig()), ...o };
   const kafka = new Kafka({ brokers, clientId: 'crm-lab-infra', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: o.partitions, replicationFactor: o.replicationFactor,
-        configEntries: [{ name: 'min.insync.replicas', value: String(o.minInsyncReplicas) }] }],
-      waitForLeaders: false,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopic(kafka, topic, o.partitions, { ...replication, waitForLeaders: false });
   for (const broker of brokers) {
     // Ask this broker alone: its metadata cache must know the topic and its leaders.
     const single = new Kafka({ brokers: [broker], clientId: 'crm-lab-infra', logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
@@ -181,7 +174,7 @@ export async function createReplicatedTopic(brokers: string[], topic: string, o:
         await single.connect();
         const { topics } = await single.fetchTopicMetadata({ topics: [topic] });
         const ps = topics[0]?.partitions ?? [];
-        return ps.length === o.partitions && ps.every((p) => p.leader >= 0 && p.isr.length === o.replicationFactor);
+        return ps.length === o.partitions && ps.every((p) => p.leader >= 0 && p.isr.length === replication.replicationFactor);
       }, { timeoutMs: 30_000, intervalMs: 250 });
     } finally {
       await single.disconnect().catch(() => undefined);

@@ -12,8 +12,8 @@ import { isAlive, readPids, runDir, stackPorts, writePid } from './stack.js';
 import { startWorker } from './worker.js';
 import { startToxiproxy } from './toxiproxy.js';
 import { Toxiproxy } from 'toxiproxy-node-client';
-import { loadConfig } from '../shared/config.js';
-import { createKafka, ensureTopic } from '../shared/kafka.js';
+import { loadConfig, topicReplicationOf } from '../shared/config.js';
+import { createKafka, ensureTopic, TopicSetupError } from '../shared/kafka.js';
 
 const ports = stackPorts();
 const config = loadConfig();
@@ -42,9 +42,18 @@ await ensure('kafka', ports.kafka, async () =>
 
 const directBrokers = [`127.0.0.1:${ports.kafka}`];
 const kafka = createKafka(directBrokers, 'crm-lab-up');
-await ensureTopic(kafka, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS);
-await ensureTopic(kafka, config.KAFKA_RETRY_TOPIC, 1);
-await ensureTopic(kafka, config.KAFKA_DLQ_TOPIC, 1);
+// With the configured replication (KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS); a topic that
+// has fewer replicas, or a replication the broker cannot give, stops `up` here with the reason.
+const replication = topicReplicationOf(config);
+try {
+  await ensureTopic(kafka, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS, replication);
+  await ensureTopic(kafka, config.KAFKA_RETRY_TOPIC, 1, replication);
+  await ensureTopic(kafka, config.KAFKA_DLQ_TOPIC, 1, replication);
+} catch (error) {
+  if (!(error instanceof TopicSetupError)) throw error;
+  console.error(JSON.stringify(error));
+  process.exit(1);
+}
 
 await ensure('toxiproxy', ports.toxiproxy, async () =>
   (await startToxiproxy({ port: ports.toxiproxy, logDir, keepAfterExit: true })).process);
