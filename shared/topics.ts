@@ -3,8 +3,11 @@
  * has less: with acks=all, an event is acked once `min.insync.replicas` copies have it, so a topic
  * created with one replica on a real cluster would ack events that one disk failure loses.
  */
-import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { loadConfig, topicReplicationOf, type TopicReplication } from './config.js';
+
+// kafkajs is CommonJS, and Node's ESM loader does not see this enum as a named export (tsx, unlike vitest).
+const { ConfigResourceTypes } = kafkajs;
 
 export type TopicSetupErrorCode = 'invalid_replication' | 'replication_unavailable' | 'topic_under_replicated';
 
