@@ -1,0 +1,72 @@
+/**
+ * A free port is only free when it is picked: another process can take it before the component
+ * binds it (a JVM binds seconds later). Here the race is forced: the first pick returns a port the
+ * test holds, and the component must pick again and start, rather than fail.
+ */
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKafka } from '../../shared/kafka.js';
+import { startKafka, type KafkaBroker } from '../kafka.js';
+import { freePorts } from '../processes.js';
+import { startToxiproxy, type ToxiproxyServer } from '../toxiproxy.js';
+
+const servers: Server[] = [];
+let kafka: KafkaBroker | undefined;
+let toxiproxy: ToxiproxyServer | undefined;
+afterEach(async () => {
+  await kafka?.process.stop();
+  await toxiproxy?.process.stop();
+  kafka = toxiproxy = undefined;
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+/** A port another process took between the pick and the bind. */
+async function takenPort(): Promise<number> {
+  const server = createServer();
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+/** Picks that hand out `taken` first, then really free ports. */
+function racingPicker(taken: number) {
+  const picks: number[][] = [];
+  const pick = async (count: number) => {
+    const ports = picks.length === 0 ? [taken, ...(await freePorts(count - 1))] : await freePorts(count);
+    picks.push(ports);
+    return ports;
+  };
+  return { pick, picks };
+}
+
+describe('ports picked free, then taken before the bind', () => {
+  it('Kafka: a broker whose picked port was taken starts again on other ports, and serves', async () => {
+    const taken = await takenPort();
+    const { pick, picks } = racingPicker(taken);
+    kafka = await startKafka({ pickPorts: pick });
+    expect(picks.length).toBe(2);
+    expect(picks[0]).toContain(taken);
+    expect(Object.values(kafka.ports)).not.toContain(taken);
+    const admin = createKafka(kafka.brokers, 'port-race-test').admin();
+    await admin.connect();
+    try {
+      expect((await admin.describeCluster()).brokers).toHaveLength(1);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('Toxiproxy: picks again when its picked port was taken', async () => {
+    const taken = await takenPort();
+    const { pick, picks } = racingPicker(taken);
+    toxiproxy = await startToxiproxy({ pickPorts: pick });
+    expect(picks.length).toBe(2);
+    expect(toxiproxy.apiUrl).not.toContain(`:${taken}`);
+    expect(await toxiproxy.client.getAll()).toEqual({});
+  });
+
+  it('a port given explicitly is not replaced: taken, the start fails and names the bind failure', async () => {
+    const taken = await takenPort();
+    await expect(startToxiproxy({ port: taken })).rejects.toThrow(/address already in use/i);
+  });
+});
