@@ -21,7 +21,7 @@ export function startTimeOf(pid: number): string | undefined {
 }
 
 /** The process group (field 5). */
-export function processGroupOf(pid: number): number | undefined {
+function processGroupOf(pid: number): number | undefined {
   const group = statFields(pid)?.[2];
   return group === undefined ? undefined : Number(group);
 }
@@ -55,25 +55,33 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
+/** Whether one of the process's open file descriptors is one of these sockets. */
+function holdsSocket(pid: number, inodes: Set<string>): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        return target.startsWith('socket:[') && inodes.has(target.slice(8, -1));
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The pids holding a listening socket on the port. Empty when nothing listens, or when the
  * listener's file descriptors cannot be read (another user's process, without root).
  */
 export function listenersOf(port: number): number[] {
   const inodes = listeningInodes(port);
-  if (inodes.size === 0) return [];
-  return allPids().filter((pid) => {
-    try {
-      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
-        try {
-          const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-          return target.startsWith('socket:[') && inodes.has(target.slice(8, -1));
-        } catch {
-          return false;
-        }
-      });
-    } catch {
-      return false;
-    }
-  });
+  return inodes.size === 0 ? [] : allPids().filter((pid) => holdsSocket(pid, inodes));
+}
+
+/** Whether a process of this group listens on the port (only the group's file descriptors are read). */
+export function groupListensOn(groupId: number, port: number): boolean {
+  const inodes = listeningInodes(port);
+  return inodes.size > 0 && allPids().some((pid) => processGroupOf(pid) === groupId && holdsSocket(pid, inodes));
 }

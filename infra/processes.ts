@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createConnection, createServer } from 'node:net';
-import { listenersOf, processGroupOf } from './proc-fs.js';
+import { groupListensOn } from './proc-fs.js';
 
 /** A child process started by the lab, in its own process group, with output in a log file. */
 export interface ManagedProcess {
@@ -209,7 +209,7 @@ export async function waitForPort(proc: ManagedProcess, port: number, timeoutMs 
   try {
     await waitFor(`${proc.name} on port ${port} (log: ${proc.logFile})`, async () => {
       checkAlive();
-      return (await portAcceptsConnections(port)) && listenersOf(port).some((pid) => processGroupOf(pid) === proc.pid);
+      return (await portAcceptsConnections(port)) && groupListensOn(proc.pid, port);
     }, { timeoutMs, intervalMs: 100 });
   } catch (error) {
     if (error instanceof StopWaiting && failedToBind(proc)) {

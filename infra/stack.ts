@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
-import { listenersOf, processGroupOf, startTimeOf } from './proc-fs.js';
+import { groupListensOn, startTimeOf } from './proc-fs.js';
 
 /** Fixed, configurable ports of the stack that `npm run up` leaves running. */
 export function stackPorts(env: NodeJS.ProcessEnv = process.env) {
@@ -71,5 +71,5 @@ export function pidInUse(pid: number): boolean {
 
 /** A process of the recorded component's group (it leads its own group) listens on the port. */
 export function ownsPort(record: PidRecord, port: number): boolean {
-  return isOurs(record) && listenersOf(port).some((pid) => processGroupOf(pid) === record.pid);
+  return isOurs(record) && groupListensOn(record.pid, port);
 }

@@ -44,6 +44,7 @@ describe('ports picked free, then taken before the bind', () => {
     const taken = await takenPort();
     const { pick, picks } = racingPicker(taken);
     kafka = await startKafka({ pickPorts: pick });
+    console.log(`kafka: attempt 1 on ports ${picks[0]!.join(",")}, attempt 2 on ${picks[1]?.join(",")}`);
     expect(picks.length).toBe(2);
     expect(picks[0]).toContain(taken);
     expect(Object.values(kafka.ports)).not.toContain(taken);
@@ -54,7 +55,7 @@ describe('ports picked free, then taken before the bind', () => {
     } finally {
       await admin.disconnect();
     }
-  });
+  }, 240_000); // two JVM starts, the first one failing: slow on a busy machine
 
   it('Toxiproxy: picks again when its picked port was taken', async () => {
     const taken = await takenPort();
