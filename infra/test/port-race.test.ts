@@ -44,7 +44,7 @@ describe('ports picked free, then taken before the bind', () => {
     const taken = await takenPort();
     const { pick, picks } = racingPicker(taken);
     kafka = await startKafka({ pickPorts: pick });
-    console.log(`kafka: attempt 1 on ports ${picks[0]!.join(",")}, attempt 2 on ${picks[1]?.join(",")}`);
+    console.log(`kafka: attempt 1 on ports ${picks[0]!.join(',')}, attempt 2 on ${picks[1]?.join(',')}`);
     expect(picks.length).toBe(2);
     expect(picks[0]).toContain(taken);
     expect(Object.values(kafka.ports)).not.toContain(taken);
