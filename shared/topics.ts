@@ -62,8 +62,9 @@ export async function ensureTopic(kafka: Kafka, topic: string, numPartitions: nu
   try {
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) {
+      let created: boolean;
       try {
-        await admin.createTopics({
+        created = await admin.createTopics({
           topics: [{ topic, numPartitions, replicationFactor,
             configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] }],
           waitForLeaders: opts.waitForLeaders ?? true,
@@ -74,6 +75,9 @@ export async function ensureTopic(kafka: Kafka, topic: string, numPartitions: nu
         throw new TopicSetupError('replication_unavailable', `cannot create topic ${topic} with replication factor `
           + `${replicationFactor}: the cluster has ${brokers.length} broker(s). Start more brokers or lower KAFKA_REPLICATION_FACTOR.`);
       }
+      // Created here, with the replication asked for. (Its metadata may not have reached every broker
+      // yet when the caller waits for leaders itself.) One created meanwhile by another process is checked.
+      if (created) return numPartitions;
     }
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
     const partitions = metadata.topics[0]!.partitions;
