@@ -4,8 +4,9 @@
  * test holds, and the component must pick again and start, rather than fail.
  */
 import { createServer, type Server } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../shared/kafka.js';
+import { startApiReplica, type ApiReplica } from '../api.js';
 import { startKafka, type KafkaBroker } from '../kafka.js';
 import { freePorts } from '../processes.js';
 import { startToxiproxy, type ToxiproxyServer } from '../toxiproxy.js';
@@ -13,7 +14,10 @@ import { startToxiproxy, type ToxiproxyServer } from '../toxiproxy.js';
 const servers: Server[] = [];
 let kafka: KafkaBroker | undefined;
 let toxiproxy: ToxiproxyServer | undefined;
+let api: ApiReplica | undefined;
 afterEach(async () => {
+  await api?.process.stop();
+  api = undefined;
   await kafka?.process.stop();
   await toxiproxy?.process.stop();
   kafka = toxiproxy = undefined;
@@ -64,6 +68,16 @@ describe('ports picked free, then taken before the bind', () => {
     expect(picks.length).toBe(2);
     expect(toxiproxy.apiUrl).not.toContain(`:${taken}`);
     expect(await toxiproxy.client.getAll()).toEqual({});
+  });
+
+  it('API replica: picks again when its picked port was taken, and its /ready is its own', async () => {
+    const taken = await takenPort();
+    const { pick, picks } = racingPicker(taken);
+    api = await startApiReplica({ id: 'port-race-api', brokers: inject('kafka').brokers, pickPorts: pick });
+    expect(picks.length).toBe(2);
+    expect(api.port).not.toBe(taken);
+    const ready = await fetch(`${api.url}/ready`);
+    expect(ready.status).toBe(200);
   });
 
   it('a port given explicitly is not replaced: taken, the start fails and names the bind failure', async () => {
