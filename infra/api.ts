@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
-import { failIfExited, freePort, launch, waitFor, type ManagedProcess } from './processes.js';
+import { failIfExited, freePorts, launch, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
 
 export interface ApiReplica {
   id: string;
@@ -14,7 +14,11 @@ export interface ApiReplica {
 
 const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
-/** Starts one API replica (labs/01-ingest/src/server.ts) as its own process and waits for /ready. */
+/**
+ * Starts one API replica (labs/01-ingest/src/server.ts) as its own process and waits for /ready,
+ * served by that process. On a picked port (no `port` given), a port taken before the replica binds
+ * it is picked again.
+ */
 export async function startApiReplica(opts: {
   id: string;
   brokers: string[];
@@ -22,32 +26,38 @@ export async function startApiReplica(opts: {
   env?: NodeJS.ProcessEnv;
   logDir?: string;
   keepAfterExit?: boolean;
+  /** How the port is picked when none is given. Default freePorts. */
+  pickPorts?: PortPicker;
 }): Promise<ApiReplica> {
-  const port = opts.port ?? (await freePort());
-  const env: NodeJS.ProcessEnv = {
-    LOG_LEVEL: 'warn',
-    // Its own log file keeps kafkajs' warnings, whatever the parent's level.
-    KAFKAJS_LOG_LEVEL: 'warn',
-    ...opts.env,
-    API_PORT: String(port),
-    API_INSTANCE_ID: opts.id,
-    KAFKA_BROKERS: opts.brokers.join(','),
-  };
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'crm-api-'));
-  const proc = launch(opts.id, tsxBin, [join(repoRoot, 'labs', '01-ingest', 'src', 'server.ts')], {
-    env,
-    cwd: repoRoot,
-    logFile: join(logDir, `${opts.id}.log`),
-    keepAfterExit: opts.keepAfterExit,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const checkAlive = failIfExited(proc);
-  await waitFor(`${opts.id} /ready (log: ${proc.logFile})`, async () => {
-    checkAlive();
-    const response = await fetch(`${url}/ready`);
-    return response.status === 200;
-  }, { timeoutMs: 60_000 });
-  return { id: opts.id, port, url, env, process: proc };
+  const pick: PortPicker = opts.port === undefined ? (opts.pickPorts ?? freePorts) : async () => [opts.port!];
+  return startOnPickedPorts(1, pick, async ([port]) => {
+    const env: NodeJS.ProcessEnv = {
+      LOG_LEVEL: 'warn',
+      // Its own log file keeps kafkajs' warnings, whatever the parent's level.
+      KAFKAJS_LOG_LEVEL: 'warn',
+      ...opts.env,
+      API_PORT: String(port),
+      API_INSTANCE_ID: opts.id,
+      KAFKA_BROKERS: opts.brokers.join(','),
+    };
+    const proc = launch(opts.id, tsxBin, [join(repoRoot, 'labs', '01-ingest', 'src', 'server.ts')], {
+      env,
+      cwd: repoRoot,
+      logFile: join(logDir, `${opts.id}.log`),
+      keepAfterExit: opts.keepAfterExit,
+    });
+    // Its own listener first: an answer from whatever else holds the port does not count.
+    await waitForPort(proc, port!, 60_000);
+    const url = `http://127.0.0.1:${port}`;
+    const checkAlive = failIfExited(proc);
+    await waitFor(`${opts.id} /ready (log: ${proc.logFile})`, async () => {
+      checkAlive();
+      const response = await fetch(`${url}/ready`);
+      return response.status === 200;
+    }, { timeoutMs: 60_000 });
+    return { id: opts.id, port: port!, url, env, process: proc };
+  }, opts.port === undefined ? 3 : 1);
 }
 
 /** Restarts a replica on the same port with the same settings. */

@@ -1,36 +1,71 @@
 #!/usr/bin/env bash
-# Installs what the lab needs and is missing, idempotently:
-#   nginx, prometheus, chromium (Debian), Kafka jars (Maven Central), toxiproxy-server (Go module proxy), node_modules (npm).
+# Installs what the lab needs and is missing, idempotently.
+# Usage: bash infra/install.sh [--for up|test]
+#   --for up    what `npm run up` runs: nginx (Debian), Kafka jars (Maven Central),
+#               toxiproxy-server (Go module proxy), node_modules (npm)
+#   --for test  (default) the same, plus what only the tests use: Prometheus and Chromium (Debian)
 # Versions are pinned in infra/versions.env; downloads are cached outside the repo in $CRM_LAB_CACHE.
+# Debian packages need root: as root apt-get runs directly, otherwise through sudo.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=versions.env
 source "$repo/infra/versions.env"
 cache="${CRM_LAB_CACHE:-$HOME/.cache/crm-event-lab}"
-mkdir -p "$cache"
 log() { printf '[install] %s\n' "$*" >&2; }
+usage() { echo "usage: bash infra/install.sh [--for up|test]" >&2; exit 2; }
 
-if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
-  log "installing nginx from Debian"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+purpose=test
+case "${1:-}" in
+  '') ;;
+  --for) case "${2:-}" in up|test) purpose="$2" ;; *) usage ;; esac ;;
+  *) usage ;;
+esac
+
+# Runs a command as root: directly when root, through sudo when it is there, else stops and says why.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    log "not root: running with sudo: $*"
+    sudo "$@"
+  else
+    log "installing $why needs root (apt-get), and this user is not root and has no sudo."
+    log "Run it as root (su -c 'bash infra/install.sh --for $purpose'), install sudo, or install $why yourself."
+    exit 1
+  fi
+}
+
+# apt-get install of Debian packages, with the reason shown if root is missing.
+apt_install() {
+  why="$*"
+  log "installing $* from Debian"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+mkdir -p "$cache"
+
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x "${NGINX_BIN:-/usr/sbin/nginx}" ]; then
+  apt_install nginx
 fi
 
 # Prometheus (promtool and a server that evaluates docs/alerts.yml in its test) and Chromium (the
-# dashboard's headless browser test), from Debian. No service is started: the tests run their own.
-observability_missing=()
-[ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] || observability_missing+=(prometheus)
-[ -x /usr/bin/chromium ] || observability_missing+=(chromium)
-if [ "${#observability_missing[@]}" -gt 0 ]; then
-  log "installing ${observability_missing[*]} from Debian"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${observability_missing[@]}" >/dev/null
+# dashboard's headless browser test): the tests use them, `up` does not. No service is started.
+if [ "$purpose" = test ]; then
+  observability_missing=()
+  [ -x "${PROMETHEUS_BIN:-/usr/bin/prometheus}" ] && [ -x "${PROMTOOL_BIN:-/usr/bin/promtool}" ] || observability_missing+=(prometheus)
+  [ -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ] || observability_missing+=(chromium)
+  if [ "${#observability_missing[@]}" -gt 0 ]; then
+    apt_install "${observability_missing[@]}"
+  fi
 fi
 
 kafka_libs="$cache/kafka-$KAFKA_VERSION/libs"
 kafka_pom="$(sed "s/@KAFKA_VERSION@/$KAFKA_VERSION/" "$repo/infra/kafka-pom.xml")"
 # .complete holds the pom the jars came from: a changed pom fetches again.
 if [ "$(cat "$kafka_libs/.complete" 2>/dev/null)" != "$kafka_pom" ]; then
-  command -v mvn >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
-  command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
   log "fetching Kafka $KAFKA_VERSION jars with Maven"
   work="$(mktemp -d)"
   printf '%s\n' "$kafka_pom" > "$work/pom.xml"
@@ -42,7 +77,7 @@ fi
 
 toxiproxy_bin="$cache/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"
 if [ ! -x "$toxiproxy_bin" ]; then
-  command -v go >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang >/dev/null; }
+  command -v go >/dev/null 2>&1 || apt_install golang
   log "building toxiproxy-server $TOXIPROXY_VERSION with go install"
   gobin="$(mktemp -d)"
   GOBIN="$gobin" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"

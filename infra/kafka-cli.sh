@@ -7,7 +7,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 source "$repo/infra/versions.env"
 libs="${CRM_LAB_CACHE:-$HOME/.cache/crm-event-lab}/kafka-$KAFKA_VERSION/libs"
-[ -f "$libs/.complete" ] || bash "$repo/infra/install.sh"
+[ -f "$libs/.complete" ] || bash "$repo/infra/install.sh" --for up
 tool="${1:?usage: kafka-cli.sh console-consumer|console-producer|consumer-groups|topics|get-offsets [args...]}"
 shift
 case "$tool" in

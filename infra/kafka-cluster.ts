@@ -3,12 +3,14 @@
  * (labs/03-failure): replication factor n, min.insync.replicas n-1 (2 of 3), no unclean
  * leader election. Clients use `brokers`; each node can be stopped, killed and restarted alone.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { loadConfig, topicReplicationOf, type TopicReplication } from '../shared/config.js';
+import { ensureTopic } from '../shared/kafka.js';
 import { launchKafkaNode, randomClusterId, waitForKafkaReady } from './kafka.js';
-import { freePorts, waitFor, waitForPort, type ManagedProcess } from './processes.js';
+import { freePorts, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
 
 export interface KafkaClusterNode {
   nodeId: number;
@@ -47,6 +49,8 @@ export interface KafkaClusterOptions {
   brokerSessionTimeoutMs?: number;
   /** Parent folder of the nodes' data folders. Default: a new temp folder. */
   dataDir?: string;
+  /** How the nodes' ports are picked (tests replace it to force a taken port). Default freePorts. */
+  pickPorts?: PortPicker;
 }
 
 function nodeProperties(o: {
@@ -90,38 +94,45 @@ export async function startKafkaCluster(n = 3, opts: KafkaClusterOptions = {}): 
   const clusterId = randomClusterId();
   const replicationFactor = n;
   const minIsr = opts.minInsyncReplicas ?? Math.max(1, n - 1);
-  const ports = await freePorts(2 * n);
-  const specs = Array.from({ length: n }, (_, i) => ({
-    nodeId: i + 1,
-    brokerPort: ports[2 * i]!,
-    controllerPort: ports[2 * i + 1]!,
-    dataDir: join(root, `node-${i + 1}`),
-  }));
-  const voters = specs.map((s) => `${s.nodeId}@127.0.0.1:${s.controllerPort}`).join(',');
+  let attempt = 0;
+  // Ports are picked free, then bound by the JVMs seconds later: when one was taken in between,
+  // every node is stopped and the cluster starts again, from empty data folders, on new ports.
+  const { specs, nodes, launchNode } = await startOnPickedPorts(2 * n, opts.pickPorts ?? freePorts, async (ports) => {
+    attempt += 1;
+    const specs = Array.from({ length: n }, (_, i) => ({
+      nodeId: i + 1,
+      brokerPort: ports[2 * i]!,
+      controllerPort: ports[2 * i + 1]!,
+      dataDir: join(root, `node-${i + 1}`),
+    }));
+    if (attempt > 1) for (const spec of specs) rmSync(spec.dataDir, { recursive: true, force: true });
+    const voters = specs.map((s) => `${s.nodeId}@127.0.0.1:${s.controllerPort}`).join(',');
 
-  const launchNode = async (s: (typeof specs)[number]): Promise<KafkaClusterNode> => {
-    const proc = await launchKafkaNode({
-      name: `kafka-${s.nodeId}`,
-      dataDir: s.dataDir,
-      properties: nodeProperties({ ...s, voters, partitions: opts.defaultPartitions ?? 2, replicationFactor, minIsr,
-        sessionTimeoutMs: opts.brokerSessionTimeoutMs ?? 3_000 }),
-      heapMb,
-      clusterId,
-      keepAfterExit: false,
-    });
-    return { nodeId: s.nodeId, broker: `127.0.0.1:${s.brokerPort}`, ports: { broker: s.brokerPort, controller: s.controllerPort },
-      dataDir: s.dataDir, process: proc };
-  };
+    const launchNode = async (s: (typeof specs)[number]): Promise<KafkaClusterNode> => {
+      const proc = await launchKafkaNode({
+        name: `kafka-${s.nodeId}`,
+        dataDir: s.dataDir,
+        properties: nodeProperties({ ...s, voters, partitions: opts.defaultPartitions ?? 2, replicationFactor, minIsr,
+          sessionTimeoutMs: opts.brokerSessionTimeoutMs ?? 3_000 }),
+        heapMb,
+        clusterId,
+        keepAfterExit: false,
+      });
+      return { nodeId: s.nodeId, broker: `127.0.0.1:${s.brokerPort}`, ports: { broker: s.brokerPort, controller: s.controllerPort },
+        dataDir: s.dataDir, process: proc };
+    };
 
-  // All at once: a node's broker listener opens only once a quorum of controllers has formed.
-  const nodes = await Promise.all(specs.map(launchNode));
-  try {
-    await Promise.all(nodes.map((node) => waitForPort(node.process, node.ports.broker, 90_000)));
-    await waitForKafkaReady(nodes.map((node) => node.broker), { brokerCount: n, timeoutMs: 90_000 });
-  } catch (error) {
-    await Promise.all(nodes.map((node) => node.process.kill()));
-    throw error;
-  }
+    // All at once: a node's broker listener opens only once a quorum of controllers has formed.
+    const nodes = await Promise.all(specs.map(launchNode));
+    try {
+      await Promise.all(nodes.map((node) => waitForPort(node.process, node.ports.broker, 90_000)));
+      await waitForKafkaReady(nodes.map((node) => node.broker), { brokerCount: n, timeoutMs: 90_000 });
+    } catch (error) {
+      await Promise.all(nodes.map((node) => node.process.kill()));
+      throw error;
+    }
+    return { specs, nodes, launchNode };
+  });
 
   const exited = new Set<number>();
   const track = (node: KafkaClusterNode) => void node.process.exited.then(() => exited.add(node.nodeId));
@@ -155,24 +166,15 @@ export async function startKafkaCluster(n = 3, opts: KafkaClusterOptions = {}): 
 }
 
 /**
- * Creates a replicated topic and waits until every given broker reports a leader for each of its
+ * Creates a replicated topic (through `ensureTopic`, so an existing topic with fewer replicas is
+ * refused) and waits until every given broker reports a leader and a full ISR for each of its
  * partitions (kafkajs' own `waitForLeaders` gives up when a broker has not heard of the topic yet).
+ * The replication defaults to the configuration (KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS).
  */
-export async function createReplicatedTopic(brokers: string[], topic: string, o: {
-  partitions: number; replicationFactor: number; minInsyncReplicas: number;
-}): Promise<void> {
+export async function createReplicatedTopic(brokers: string[], topic: string, o: { partitions: number } & Partial<TopicReplication>): Promise<void> {
+  const replication = { ...topicReplicationOf(loadConfig()), ...o };
   const kafka = new Kafka({ brokers, clientId: 'crm-lab-infra', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: o.partitions, replicationFactor: o.replicationFactor,
-        configEntries: [{ name: 'min.insync.replicas', value: String(o.minInsyncReplicas) }] }],
-      waitForLeaders: false,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopic(kafka, topic, o.partitions, { ...replication, waitForLeaders: false });
   for (const broker of brokers) {
     // Ask this broker alone: its metadata cache must know the topic and its leaders.
     const single = new Kafka({ brokers: [broker], clientId: 'crm-lab-infra', logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
@@ -181,7 +183,7 @@ export async function createReplicatedTopic(brokers: string[], topic: string, o:
         await single.connect();
         const { topics } = await single.fetchTopicMetadata({ topics: [topic] });
         const ps = topics[0]?.partitions ?? [];
-        return ps.length === o.partitions && ps.every((p) => p.leader >= 0 && p.isr.length === o.replicationFactor);
+        return ps.length === o.partitions && ps.every((p) => p.leader >= 0 && p.isr.length === replication.replicationFactor);
       }, { timeoutMs: 30_000, intervalMs: 250 });
     } finally {
       await single.disconnect().catch(() => undefined);

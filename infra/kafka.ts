@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaLibs } from './paths.js';
-import { freePorts, launch, waitFor, waitForPort, type ManagedProcess } from './processes.js';
+import { freePorts, launch, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
 
 const exec = promisify(execFile);
 
@@ -27,6 +27,8 @@ export interface KafkaOptions {
   defaultPartitions?: number;
   /** Leave the broker running after this process exits (`npm run up`). */
   keepAfterExit?: boolean;
+  /** How the ports not given are picked; picked again when one was taken before the broker bound it. Default freePorts. */
+  pickPorts?: PortPicker;
 }
 
 export interface KafkaBroker {
@@ -38,7 +40,7 @@ export interface KafkaBroker {
   dataDir: string;
   clusterId: string;
   process: ManagedProcess;
-  options: Required<Omit<KafkaOptions, 'keepAfterExit'>> & { keepAfterExit: boolean };
+  options: Required<Omit<KafkaOptions, 'keepAfterExit' | 'pickPorts'>> & { keepAfterExit: boolean };
 }
 
 /** Kafka's Uuid in base64url without padding, as `kafka-storage random-uuid` prints it. */
@@ -122,34 +124,39 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   if (!existsSync(join(kafkaLibs, '.complete'))) {
     throw new Error(`Kafka jars missing in ${kafkaLibs}: run infra/install.sh`);
   }
-  const [broker, proxiedListener, proxiedAdvertised, controller] = await freePorts(4);
-  const options: KafkaBroker['options'] = {
-    dataDir: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'crm-kafka-')),
-    brokerPort: opts.brokerPort ?? broker!,
-    proxiedListenerPort: opts.proxiedListenerPort ?? proxiedListener!,
-    proxiedAdvertisedPort: opts.proxiedAdvertisedPort ?? proxiedAdvertised!,
-    controllerPort: opts.controllerPort ?? controller!,
-    heapMb: opts.heapMb ?? Number(process.env.KAFKA_HEAP_MB ?? 512),
-    clusterId: opts.clusterId ?? randomClusterId(),
-    defaultPartitions: opts.defaultPartitions ?? 2,
-    keepAfterExit: opts.keepAfterExit ?? false,
-  };
-  const proc = await launchKafkaNode({ name: 'kafka', dataDir: options.dataDir, properties: serverProperties(options),
-    heapMb: options.heapMb, clusterId: options.clusterId, keepAfterExit: options.keepAfterExit });
-  await waitForPort(proc, options.brokerPort, 60_000);
-  const { dataDir } = options;
-  const handle: KafkaBroker = {
-    brokers: [`127.0.0.1:${options.brokerPort}`],
-    proxiedBrokers: [`127.0.0.1:${options.proxiedAdvertisedPort}`],
-    ports: { broker: options.brokerPort, proxiedListener: options.proxiedListenerPort,
-      proxiedAdvertised: options.proxiedAdvertisedPort, controller: options.controllerPort },
-    dataDir,
-    clusterId: options.clusterId,
-    process: proc,
-    options,
-  };
-  await waitForKafkaReady(handle.brokers);
-  return handle;
+  const given = [opts.brokerPort, opts.proxiedListenerPort, opts.proxiedAdvertisedPort, opts.controllerPort];
+  // Explicit ports are kept: only a start on picked ports is worth another attempt.
+  const attempts = given.every((port) => port !== undefined) ? 1 : 3;
+  // One id for every attempt: a given data folder keeps the id it was formatted with.
+  const clusterId = opts.clusterId ?? randomClusterId();
+  return startOnPickedPorts(4, opts.pickPorts ?? freePorts, async ([broker, proxiedListener, proxiedAdvertised, controller]) => {
+    const options: KafkaBroker['options'] = {
+      dataDir: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'crm-kafka-')),
+      brokerPort: opts.brokerPort ?? broker!,
+      proxiedListenerPort: opts.proxiedListenerPort ?? proxiedListener!,
+      proxiedAdvertisedPort: opts.proxiedAdvertisedPort ?? proxiedAdvertised!,
+      controllerPort: opts.controllerPort ?? controller!,
+      heapMb: opts.heapMb ?? Number(process.env.KAFKA_HEAP_MB ?? 512),
+      clusterId,
+      defaultPartitions: opts.defaultPartitions ?? 2,
+      keepAfterExit: opts.keepAfterExit ?? false,
+    };
+    const proc = await launchKafkaNode({ name: 'kafka', dataDir: options.dataDir, properties: serverProperties(options),
+      heapMb: options.heapMb, clusterId: options.clusterId, keepAfterExit: options.keepAfterExit });
+    await waitForPort(proc, options.brokerPort, 60_000);
+    const handle: KafkaBroker = {
+      brokers: [`127.0.0.1:${options.brokerPort}`],
+      proxiedBrokers: [`127.0.0.1:${options.proxiedAdvertisedPort}`],
+      ports: { broker: options.brokerPort, proxiedListener: options.proxiedListenerPort,
+        proxiedAdvertised: options.proxiedAdvertisedPort, controller: options.controllerPort },
+      dataDir: options.dataDir,
+      clusterId: options.clusterId,
+      process: proc,
+      options,
+    };
+    await waitForKafkaReady(handle.brokers);
+    return handle;
+  }, attempts);
 }
 
 /** Restarts a stopped broker on the same ports and data folder: what it acked is still there. */

@@ -1,13 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createConnection, createServer } from 'node:net';
+import { groupListensOn } from './proc-fs.js';
 
 /** A child process started by the lab, in its own process group, with output in a log file. */
 export interface ManagedProcess {
   name: string;
   pid: number;
   logFile: string;
+  /** Size of the log file when this process was launched: its own output starts there. */
+  logStart: number;
   child: ChildProcess;
   /** Resolves with the exit code (or signal name) once the process has exited. */
   exited: Promise<number | string>;
@@ -56,6 +59,7 @@ export function launch(name: string, command: string, args: string[], opts: Laun
   mkdirSync(dirname(opts.logFile), { recursive: true });
   // The child writes its log file itself, so it outlives this process without a broken pipe.
   const logFd = openSync(opts.logFile, 'a');
+  const logStart = fstatSync(logFd).size;
   const child = spawn(command, args, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
@@ -71,6 +75,7 @@ export function launch(name: string, command: string, args: string[], opts: Laun
     name,
     pid: child.pid,
     logFile: opts.logFile,
+    logStart,
     child,
     exited,
     async stop(graceMs = 10_000) {
@@ -96,7 +101,11 @@ export function launch(name: string, command: string, args: string[], opts: Laun
   return managed;
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1. Only a moment: another process can take it
+ * before the child that was given it binds it (a JVM binds seconds later). Components started on
+ * picked ports therefore pick again when that happens (`startOnPickedPorts`).
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -113,6 +122,35 @@ export async function freePorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < count) ports.add(await freePort());
   return [...ports];
+}
+
+/** How a component picks the ports it was not given (tests replace it to force the race). */
+export type PortPicker = (count: number) => Promise<number[]>;
+
+/** The process exited because a port it was to listen on was taken. */
+export class PortTakenError extends Error {}
+
+/** Whether the process's own part of its log says a bind failed (JVM, Go and Node wordings). */
+export function failedToBind(proc: ManagedProcess): boolean {
+  try {
+    return /address already in use|EADDRINUSE/i.test(readFileSync(proc.logFile).subarray(proc.logStart).toString('utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts with `count` picked ports; when the process could not bind one of them (taken between the
+ * pick and the bind: `start` throws PortTakenError), picks again, up to `attempts` times.
+ */
+export async function startOnPickedPorts<T>(count: number, pick: PortPicker, start: (ports: number[]) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await pick(count));
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= attempts) throw error;
+    }
+  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -161,11 +199,22 @@ export function failIfExited(proc: ManagedProcess): () => void {
   };
 }
 
-/** Waits for a port to accept connections, failing early if the process dies first. */
+/**
+ * Waits until the process (or another of its process group) listens on the port, failing early if
+ * it dies first: with a PortTakenError when it died because the port was taken. A connection that
+ * another process accepts on that port does not count.
+ */
 export async function waitForPort(proc: ManagedProcess, port: number, timeoutMs = 30_000): Promise<void> {
   const checkAlive = failIfExited(proc);
-  await waitFor(`${proc.name} on port ${port} (log: ${proc.logFile})`, () => {
-    checkAlive();
-    return portAcceptsConnections(port);
-  }, { timeoutMs, intervalMs: 100 });
+  try {
+    await waitFor(`${proc.name} on port ${port} (log: ${proc.logFile})`, async () => {
+      checkAlive();
+      return (await portAcceptsConnections(port)) && groupListensOn(proc.pid, port);
+    }, { timeoutMs, intervalMs: 100 });
+  } catch (error) {
+    if (error instanceof StopWaiting && failedToBind(proc)) {
+      throw new PortTakenError(`${proc.name} could not listen: address already in use (port ${port} or another it was given; log: ${proc.logFile})`);
+    }
+    throw error;
+  }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
+import { groupListensOn, startTimeOf } from './proc-fs.js';
 
 /** Fixed, configurable ports of the stack that `npm run up` leaves running. */
 export function stackPorts(env: NodeJS.ProcessEnv = process.env) {
@@ -24,32 +25,51 @@ export function stackPorts(env: NodeJS.ProcessEnv = process.env) {
 /** Where the running stack keeps its data, logs and pid files (ignored by git). */
 export const runDir = process.env.CRM_LAB_RUN_DIR ?? join(repoRoot, '.run');
 
-export function writePid(name: string, pid: number): void {
-  mkdirSync(join(runDir, 'pids'), { recursive: true });
-  writeFileSync(join(runDir, 'pids', `${name}.pid`), String(pid));
+/**
+ * What `up` recorded about a component it started: the pid and the process's start time, which
+ * together identify it (a pid alone may have been given to another process since).
+ */
+export interface PidRecord {
+  name: string;
+  pid: number;
+  /** Undefined in pid files written before start times were recorded: such a pid cannot be checked. */
+  startTime?: string;
 }
 
-export function readPids(): { name: string; pid: number }[] {
+const pidDir = (root: string) => join(root, 'pids');
+
+/** Records a component `up` started: `<pid> <start time>` in <runDir>/pids/<name>.pid. */
+export function writePid(name: string, pid: number, root = runDir): void {
+  mkdirSync(pidDir(root), { recursive: true });
+  writeFileSync(join(pidDir(root), `${name}.pid`), `${pid} ${startTimeOf(pid) ?? ''}\n`);
+}
+
+export function readPids(root = runDir): PidRecord[] {
   try {
-    return readdirSync(join(runDir, 'pids')).map((file) => ({
-      name: file.replace(/\.pid$/, ''),
-      pid: Number(readFileSync(join(runDir, 'pids', file), 'utf8')),
-    }));
+    return readdirSync(pidDir(root)).filter((file) => file.endsWith('.pid')).map((file) => {
+      const [pid, startTime] = readFileSync(join(pidDir(root), file), 'utf8').trim().split(/\s+/);
+      return { name: file.replace(/\.pid$/, ''), pid: Number(pid), startTime: startTime || undefined };
+    });
   } catch {
     return [];
   }
 }
 
-export function removePid(name: string): void {
-  rmSync(join(runDir, 'pids', `${name}.pid`), { force: true });
+export function removePid(name: string, root = runDir): void {
+  rmSync(join(pidDir(root), `${name}.pid`), { force: true });
 }
 
-/** The process exists (signal 0 checks without touching it). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** The recorded process is still running: same pid, same start time. */
+export function isOurs(record: PidRecord): boolean {
+  return record.startTime !== undefined && startTimeOf(record.pid) === record.startTime;
+}
+
+/** Some process has this pid (not necessarily the recorded one). */
+export function pidInUse(pid: number): boolean {
+  return startTimeOf(pid) !== undefined;
+}
+
+/** A process of the recorded component's group (it leads its own group) listens on the port. */
+export function ownsPort(record: PidRecord, port: number): boolean {
+  return isOurs(record) && groupListensOn(record.pid, port);
 }

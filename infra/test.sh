@@ -4,7 +4,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
-bash infra/install.sh
+bash infra/install.sh --for test
 npx tsc --noEmit
 report="$(mktemp -d)/vitest.json"
 status=0

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { toxiproxyServerBin } from './paths.js';
-import { freePort, launch, waitForPort, type ManagedProcess } from './processes.js';
+import { freePorts, launch, startOnPickedPorts, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
 
 export interface ToxiproxyServer {
   apiUrl: string;
@@ -11,15 +11,20 @@ export interface ToxiproxyServer {
   process: ManagedProcess;
 }
 
-/** Starts toxiproxy-server (built by infra/install.sh) on a free port. */
-export async function startToxiproxy(opts: { port?: number; logDir?: string; keepAfterExit?: boolean } = {}): Promise<ToxiproxyServer> {
-  const port = opts.port ?? (await freePort());
+/**
+ * Starts toxiproxy-server (built by infra/install.sh) on `port`, or on a free port (picked again
+ * if another process takes it before toxiproxy binds it).
+ */
+export async function startToxiproxy(opts: { port?: number; logDir?: string; keepAfterExit?: boolean; pickPorts?: PortPicker } = {}): Promise<ToxiproxyServer> {
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'crm-toxiproxy-'));
-  const proc = launch('toxiproxy', toxiproxyServerBin, ['-host', '127.0.0.1', '-port', String(port)], {
-    logFile: join(logDir, 'toxiproxy.log'),
-    keepAfterExit: opts.keepAfterExit,
-  });
-  await waitForPort(proc, port);
-  const apiUrl = `http://127.0.0.1:${port}`;
-  return { apiUrl, client: new Toxiproxy(apiUrl), process: proc };
+  const pick: PortPicker = opts.port === undefined ? (opts.pickPorts ?? freePorts) : async () => [opts.port!];
+  return startOnPickedPorts(1, pick, async ([port]) => {
+    const proc = launch('toxiproxy', toxiproxyServerBin, ['-host', '127.0.0.1', '-port', String(port)], {
+      logFile: join(logDir, 'toxiproxy.log'),
+      keepAfterExit: opts.keepAfterExit,
+    });
+    await waitForPort(proc, port!);
+    const apiUrl = `http://127.0.0.1:${port}`;
+    return { apiUrl, client: new Toxiproxy(apiUrl), process: proc };
+  }, opts.port === undefined ? 3 : 1);
 }

@@ -4,5 +4,5 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
-bash infra/install.sh
+bash infra/install.sh --for up
 exec npx tsx infra/up.ts

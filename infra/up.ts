@@ -1,28 +1,59 @@
 /**
  * Brings the whole system up as local processes and leaves it running:
- * Kafka (KRaft) → Toxiproxy in front of it → 3 API replicas → nginx. Idempotent: a component
- * whose port already answers is left as it is. `npm run down` stops what this started.
+ * Kafka (KRaft) → Toxiproxy in front of it → 3 API replicas → nginx. Idempotent: a component that
+ * the last `up` started and that still listens on its port is left as it is; a port held by any
+ * other process is refused. `npm run down` stops what this started.
  */
 import { join } from 'node:path';
 import { startApiReplica } from './api.js';
 import { startKafka } from './kafka.js';
 import { startNginx } from './nginx.js';
 import { portAcceptsConnections, waitForPort, type ManagedProcess } from './processes.js';
-import { isAlive, readPids, runDir, stackPorts, writePid } from './stack.js';
+import { commandLineOf, listenersOf } from './proc-fs.js';
+import { isOurs, ownsPort, readPids, runDir, stackPorts, writePid } from './stack.js';
 import { startWorker } from './worker.js';
 import { startToxiproxy } from './toxiproxy.js';
 import { Toxiproxy } from 'toxiproxy-node-client';
-import { loadConfig } from '../shared/config.js';
-import { createKafka, ensureTopic } from '../shared/kafka.js';
+import { loadConfig, topicReplicationOf } from '../shared/config.js';
+import { createKafka, ensureTopic, TopicSetupError } from '../shared/kafka.js';
 
 const ports = stackPorts();
 const config = loadConfig();
 const logDir = join(runDir, 'logs');
 
+/** The variable that moves each component's port, for the refusal message. */
+const portVariable = (name: string) =>
+  name === 'kafka' ? 'KAFKA_PORT' : name === 'toxiproxy' ? 'TOXIPROXY_PORT' : name === 'nginx' ? 'NGINX_PORT'
+    : name.startsWith('worker') ? 'WORKER_METRICS_PORT_BASE' : 'API_PORTS';
+
+/** Stops `up` with an `{error, message}` line on stderr. */
+function refuse(error: string, message: string): never {
+  console.error(JSON.stringify({ error, message }));
+  process.exit(1);
+}
+
+async function refuseForeignHolder(name: string, port: number): Promise<void> {
+  if (!(await portAcceptsConnections(port))) return;
+  const holders = listenersOf(port).map((pid) => `pid ${pid}: ${commandLineOf(pid) || '?'}`);
+  refuse('port_in_use', `port ${port} (${name}) is held by another process (${holders.join('; ') || 'owner not visible to this user'}), `
+    + `not by the ${name} this lab started: stop it, or move ${name} to another port (${portVariable(name)})`);
+}
+
+/**
+ * Starts the component unless the one the last `up` started is still running and listening on
+ * its port. A port held by anything else is refused, naming the port and its holder: `up` would
+ * otherwise take a stranger for its own component.
+ */
 async function ensure(name: string, port: number, start: () => Promise<ManagedProcess>): Promise<void> {
-  if (await portAcceptsConnections(port)) {
-    console.log(`  ${name.padEnd(10)} already running on port ${port}`);
+  const record = readPids().find((p) => p.name === name);
+  if (record && ownsPort(record, port)) {
+    console.log(`  ${name.padEnd(10)} already running on port ${port} (pid ${record.pid})`);
     return;
+  }
+  await refuseForeignHolder(name, port);
+  if (record && isOurs(record)) {
+    refuse('component_not_listening', `${name} (pid ${record.pid}) from an earlier up is running but not listening on port ${port}: `
+      + 'run npm run down, then npm run up');
   }
   const proc = await start();
   writePid(name, proc.pid);
@@ -42,9 +73,18 @@ await ensure('kafka', ports.kafka, async () =>
 
 const directBrokers = [`127.0.0.1:${ports.kafka}`];
 const kafka = createKafka(directBrokers, 'crm-lab-up');
-await ensureTopic(kafka, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS);
-await ensureTopic(kafka, config.KAFKA_RETRY_TOPIC, 1);
-await ensureTopic(kafka, config.KAFKA_DLQ_TOPIC, 1);
+// With the configured replication (KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS); a topic that
+// has fewer replicas, or a replication the broker cannot give, stops `up` here with the reason.
+const replication = topicReplicationOf(config);
+try {
+  await ensureTopic(kafka, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS, replication);
+  await ensureTopic(kafka, config.KAFKA_RETRY_TOPIC, 1, replication);
+  await ensureTopic(kafka, config.KAFKA_DLQ_TOPIC, 1, replication);
+} catch (error) {
+  if (!(error instanceof TopicSetupError)) throw error;
+  console.error(JSON.stringify(error));
+  process.exit(1);
+}
 
 await ensure('toxiproxy', ports.toxiproxy, async () =>
   (await startToxiproxy({ port: ports.toxiproxy, logDir, keepAfterExit: true })).process);
@@ -66,17 +106,18 @@ for (const [i, port] of ports.apis.entries()) {
     (await startApiReplica({ id, port, brokers: viaToxiproxy, logDir, env: { LOG_LEVEL: 'info' }, keepAfterExit: true })).process);
 }
 
-// Workers listen on no port: a live pid from the last `up` means it is running.
+// A worker is running when the process the last `up` started for it still is (same pid, same start time).
 const workerCount = Number(process.env.WORKERS ?? 2);
 for (let i = 1; i <= workerCount; i++) {
   const id = `worker-${i}`;
   const previous = readPids().find((p) => p.name === id);
-  if (previous && isAlive(previous.pid)) {
+  if (previous && isOurs(previous)) {
     console.log(`  ${id.padEnd(10)} already running (pid ${previous.pid})`);
     continue;
   }
   // The complete worker: lab 02's consumer group plus lab 04's retry lane and dead-letter topic.
   const metricsPort = ports.workerMetricsBase + i;
+  await refuseForeignHolder(id, metricsPort);
   const worker = startWorker({ id, kind: 'with-dlq', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true,
     env: { METRICS_PORT: String(metricsPort) } });
   writePid(id, worker.process.pid);

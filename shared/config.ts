@@ -11,6 +11,14 @@ const ConfigSchema = z.object({
   /** Where failed events wait for their next attempt (lab 04). */
   KAFKA_RETRY_TOPIC: z.string().default('crm-events-retry'),
   KAFKA_TOPIC_PARTITIONS: int(2),
+  /**
+   * Copies of each partition the lab's topics are created with: 1 on the local single broker, 3 on
+   * a real cluster (with acks=all and one replica, an acked event has exactly one copy).
+   * Checked against existing topics: fewer replicas than this is refused at start.
+   */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
+  /** The topics' min.insync.replicas: copies an acks=all write needs before it is acked (2 of 3 on a cluster). */
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).default(1),
   CONSUMER_GROUP: z.string().default('crm-event-processors'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: int(3000),
@@ -39,18 +47,40 @@ const ConfigSchema = z.object({
   /** Proxies whose X-Forwarded-For is believed (nginx connects from 127.0.0.1). */
   TRUST_PROXY: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).superRefine((c, ctx) => {
+  if (c.KAFKA_MIN_INSYNC_REPLICAS > c.KAFKA_REPLICATION_FACTOR) {
+    ctx.addIssue({ code: 'custom', path: ['KAFKA_MIN_INSYNC_REPLICAS'],
+      message: `must not exceed KAFKA_REPLICATION_FACTOR=${c.KAFKA_REPLICATION_FACTOR} (no acks=all write could ever succeed)` });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { kafkaBrokers: string[] };
 
+/** ` (=value)` when the variable was set, so the message shows what was wrong. */
+const problemValue = (env: NodeJS.ProcessEnv, path: PropertyKey[]) => {
+  const value = env[String(path[0])];
+  return value === undefined ? '' : ` (=${value})`;
+};
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}${problemValue(env, i.path)}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${problems}`);
   }
   return { ...parsed.data, kafkaBrokers: parsed.data.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean) };
 }
+
+/** How the lab's topics are replicated (`ensureTopic`, infra/kafka-cluster.ts). */
+export interface TopicReplication {
+  replicationFactor: number;
+  minInsyncReplicas: number;
+}
+
+export const topicReplicationOf = (config: Config): TopicReplication => ({
+  replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+  minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
+});
 
 /** The group of lab 04's retry lane. */
 export const retryGroupOf = (consumerGroup: string) => `${consumerGroup}-retry`;

@@ -53,21 +53,8 @@ export function createEventProducer(
   });
 }
 
-/** Creates the topic if it does not exist yet; returns its partition count. */
-export async function ensureTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = await admin.listTopics();
-    if (!existing.includes(topic)) {
-      await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }], waitForLeaders: true });
-    }
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    return metadata.topics[0]!.partitions.length;
-  } finally {
-    await admin.disconnect();
-  }
-}
+// Topic creation with the configured replication lives in shared/topics.ts.
+export { ensureTopic, TopicSetupError, type EnsureTopicOptions } from './topics.js';
 
 /** Kafka's murmur2 (as in the Java client), for `partitionFor`. */
 function murmur2(data: Buffer): number {

@@ -6,7 +6,8 @@
  * `[warn] … limiting requests, excess: … by zone "per_ip"` line to its error log for every
  * rejected request (`limit_req_log_level warn` in infra/nginx/nginx.conf.template). This
  * exporter counts those lines, reading only what was appended since the last scrape:
- * `nginx_rate_limited_total{source="nginx"}`.
+ * `nginx_rate_limited_total{source="nginx"}`. It counts from the moment it starts (not the
+ * rejections already in the log), so a restart resets the counter instead of recounting.
  *
  * What it does not cover: nginx's requests that were passed on (the API replicas count those
  * in `http_requests_total`), and 502/504s nginx answers itself when no replica answers.
@@ -26,30 +27,46 @@ export function isRateLimitRejection(line: string): boolean {
   return line.includes('[warn]') && line.includes('limiting requests, excess:');
 }
 
-/** Counts the rejections appended to `errorLog` since the previous call (0 while the file does not exist). */
+/**
+ * Counts the rejections appended to `errorLog` since the previous call.
+ *
+ * It starts at the end of the file as it is when the tail is created: a restarted exporter counts
+ * only what nginx writes from then on, and its counter starts again at 0, a reset that Prometheus'
+ * rate() and increase() expect from any restarted process. (Recounting the whole log would make the
+ * counter jump by every rejection since nginx started; persisting the position would add a state
+ * file for no gain in rate().) A log that does not exist yet is read from its first line once it
+ * appears, as is a new file under the same name (rotation: another inode) or a truncated one.
+ */
 export function errorLogTail(errorLog: string): () => number {
-  let offset = 0;
+  const current = () => {
+    try {
+      const { ino, size } = statSync(errorLog);
+      return { ino, size };
+    } catch {
+      return undefined;
+    }
+  };
+  const atStart = current();
+  let inode = atStart?.ino;
+  let offset = atStart?.size ?? 0;
   let partial = '';
   return () => {
-    let size: number;
-    try {
-      size = statSync(errorLog).size;
-    } catch {
-      return 0;
-    }
-    if (size < offset) {
-      offset = 0; // rotated or truncated
+    const file = current();
+    if (!file) return 0;
+    if (file.ino !== inode || file.size < offset) {
+      inode = file.ino; // created, rotated or truncated: a new log, read from its start
+      offset = 0;
       partial = '';
     }
-    if (size === offset) return 0;
-    const buffer = Buffer.alloc(size - offset);
+    if (file.size === offset) return 0;
+    const buffer = Buffer.alloc(file.size - offset);
     const fd = openSync(errorLog, 'r');
     try {
       readSync(fd, buffer, 0, buffer.length, offset);
     } finally {
       closeSync(fd);
     }
-    offset = size;
+    offset = file.size;
     const lines = (partial + buffer.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     return lines.filter(isRateLimitRejection).length;

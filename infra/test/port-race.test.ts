@@ -1,0 +1,87 @@
+/**
+ * A free port is only free when it is picked: another process can take it before the component
+ * binds it (a JVM binds seconds later). Here the race is forced: the first pick returns a port the
+ * test holds, and the component must pick again and start, rather than fail.
+ */
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createKafka } from '../../shared/kafka.js';
+import { startApiReplica, type ApiReplica } from '../api.js';
+import { startKafka, type KafkaBroker } from '../kafka.js';
+import { freePorts } from '../processes.js';
+import { startToxiproxy, type ToxiproxyServer } from '../toxiproxy.js';
+
+const servers: Server[] = [];
+let kafka: KafkaBroker | undefined;
+let toxiproxy: ToxiproxyServer | undefined;
+let api: ApiReplica | undefined;
+afterEach(async () => {
+  await api?.process.stop();
+  api = undefined;
+  await kafka?.process.stop();
+  await toxiproxy?.process.stop();
+  kafka = toxiproxy = undefined;
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+/** A port another process took between the pick and the bind. */
+async function takenPort(): Promise<number> {
+  const server = createServer();
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+/** Picks that hand out `taken` first, then really free ports. */
+function racingPicker(taken: number) {
+  const picks: number[][] = [];
+  const pick = async (count: number) => {
+    const ports = picks.length === 0 ? [taken, ...(await freePorts(count - 1))] : await freePorts(count);
+    picks.push(ports);
+    return ports;
+  };
+  return { pick, picks };
+}
+
+describe('ports picked free, then taken before the bind', () => {
+  it('Kafka: a broker whose picked port was taken starts again on other ports, and serves', async () => {
+    const taken = await takenPort();
+    const { pick, picks } = racingPicker(taken);
+    kafka = await startKafka({ pickPorts: pick });
+    console.log(`kafka: attempt 1 on ports ${picks[0]!.join(',')}, attempt 2 on ${picks[1]?.join(',')}`);
+    expect(picks.length).toBe(2);
+    expect(picks[0]).toContain(taken);
+    expect(Object.values(kafka.ports)).not.toContain(taken);
+    const admin = createKafka(kafka.brokers, 'port-race-test').admin();
+    await admin.connect();
+    try {
+      expect((await admin.describeCluster()).brokers).toHaveLength(1);
+    } finally {
+      await admin.disconnect();
+    }
+  }, 240_000); // two JVM starts, the first one failing: slow on a busy machine
+
+  it('Toxiproxy: picks again when its picked port was taken', async () => {
+    const taken = await takenPort();
+    const { pick, picks } = racingPicker(taken);
+    toxiproxy = await startToxiproxy({ pickPorts: pick });
+    expect(picks.length).toBe(2);
+    expect(toxiproxy.apiUrl).not.toContain(`:${taken}`);
+    expect(await toxiproxy.client.getAll()).toEqual({});
+  });
+
+  it('API replica: picks again when its picked port was taken, and its /ready is its own', async () => {
+    const taken = await takenPort();
+    const { pick, picks } = racingPicker(taken);
+    api = await startApiReplica({ id: 'port-race-api', brokers: inject('kafka').brokers, pickPorts: pick });
+    expect(picks.length).toBe(2);
+    expect(api.port).not.toBe(taken);
+    const ready = await fetch(`${api.url}/ready`);
+    expect(ready.status).toBe(200);
+  });
+
+  it('a port given explicitly is not replaced: taken, the start fails and names the bind failure', async () => {
+    const taken = await takenPort();
+    await expect(startToxiproxy({ port: taken })).rejects.toThrow(/address already in use/i);
+  });
+});
