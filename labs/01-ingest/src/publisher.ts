@@ -1,7 +1,7 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../../../shared/config.js';
-import { createEventProducer, ensureTopic } from '../../../shared/kafka.js';
+import { createEventProducer, ensureTopic, TopicSetupError } from '../../../shared/kafka.js';
 import type { EnrichedEvent } from '../../../shared/schema.js';
 import { SendQueue } from './send-queue.js';
 
@@ -152,7 +152,10 @@ export class EventPublisher implements EventSink {
     return this.options.log;
   }
 
-  /** Creates the topic if missing and connects, in the background, retrying every 250 ms until Kafka answers. */
+  /**
+   * Creates the topic if missing and connects, in the background, retrying every 250 ms until Kafka
+   * answers. Rejects with TopicSetupError when the topic can never be right (under-replicated).
+   */
   start(): Promise<void> {
     this.connectLoop ??= (async () => {
       while (!this.stopped && !this.connected) {
@@ -164,6 +167,8 @@ export class EventPublisher implements EventSink {
           this.log?.info({ topic: this.topic, idempotent: this.options.idempotent, lingerMs: this.options.lingerMs }, 'kafka producer connected');
           this.schedule();
         } catch (error) {
+          // A topic that exists with less replication than configured does not heal by waiting.
+          if (error instanceof TopicSetupError) throw error;
           this.log?.warn({ err: error }, 'kafka producer cannot connect yet; retrying');
           await new Promise((resolve) => setTimeout(resolve, 250));
         }

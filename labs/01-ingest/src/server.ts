@@ -14,7 +14,10 @@ const kafka = createKafka(config.kafkaBrokers, `${config.KAFKA_CLIENT_ID}-${conf
 const metrics = createApiMetrics(createRegistry({ defaults: true, labels: { instance_id: config.API_INSTANCE_ID } }));
 const publisher = new EventPublisher(kafka, { ...publisherOptionsFrom(config, log), onBatchSent: (events) => metrics.producerBatchEvents.observe(events) });
 const app = await buildApp(config, publisher, log, { metrics });
-void publisher.start();
+publisher.start().catch((error) => {
+  log.fatal({ err: error }, 'cannot publish to this topic');
+  process.exit(1);
+});
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
 
 onShutdownSignal(async (signal) => {
