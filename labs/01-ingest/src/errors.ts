@@ -6,7 +6,7 @@
 export const API_ERRORS = {
   invalid_request: { status: 400, retryable: false, meaning: 'not a JSON event or batch: malformed or empty JSON, bad gzip, wrong top-level shape' },
   validation_failed: { status: 400, retryable: false, meaning: 'JSON, but not a valid event; `issues` names each field' },
-  not_found: { status: 404, retryable: false, meaning: 'no such endpoint (the edge serves only /track and /batch)' },
+  not_found: { status: 404, retryable: false, meaning: 'no such endpoint (the edge serves only /track, /batch and /health)' },
   payload_too_large: { status: 413, retryable: false, meaning: 'body (after gzip decompression) or batch over its limit' },
   unsupported_media_type: { status: 415, retryable: false, meaning: 'Content-Type is not application/json' },
   unsupported_content_encoding: { status: 415, retryable: false, meaning: 'Content-Encoding is neither gzip nor identity' },

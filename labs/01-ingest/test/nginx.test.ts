@@ -95,13 +95,14 @@ describe('nginx in front of 3 API replicas', () => {
     expect(res.headers['x-api-instance']).toBeUndefined();
   });
 
-  it('serves /metrics, /ready and /health only on the replicas\' own ports: the edge answers JSON 404', async () => {
-    for (const path of ['/metrics', '/ready', '/health', '/metrics?x=1', '/', '/anything']) {
+  it('serves /metrics and /ready only on the replicas\' own ports: the edge answers JSON 404', async () => {
+    for (const path of ['/metrics', '/ready', '/metrics?x=1', '/ready/', '//metrics', '/', '/anything']) {
       const res = await httpRequest({ url: `${nginx.url}${path}`, localAddress: '127.0.1.6' });
       expect({ path, status: res.status, type: res.headers['content-type'], error: res.body.error })
         .toEqual({ path, status: 404, type: 'application/json', error: 'not_found' });
       expect(res.headers['x-api-instance']).toBeUndefined();
     }
+    expect((await httpRequest({ url: `${nginx.url}/health` })).status).toBe(200); // liveness stays public
     expect((await httpRequest({ url: `${replicas[0]!.url}/ready` })).status).toBe(200);
     expect((await httpRequest({ url: `${replicas[0]!.url}/metrics` })).body).toContain('http_requests_total');
   });
