@@ -19,14 +19,14 @@ export function checkEvent(input: unknown, context: { nowMs: number; invalidUtf8
   const issues: Issue[] = context.invalidUtf8 ? replacedTextFields(input).map((path) => ({ path, message: 'is not valid UTF-8' })) : [];
   const parsed = CRMEvent.safeParse(input);
   if (!parsed.success) issues.push(...describeIssues(parsed.error).issues);
-  else if (parsed.data.timestamp !== undefined) {
-    const aheadMs = parseInstant(parsed.data.timestamp)! - context.nowMs;
-    if (aheadMs > MAX_CLOCK_SKEW_MS) {
-      issues.push({ path: 'timestamp', message: `is ${Math.round(aheadMs / 1000)} s in the future; at most ${MAX_CLOCK_SKEW_MS / 1000} s of clock skew is accepted` });
-    }
+  // Checked even when other fields failed, so one answer names every problem.
+  const timestamp = (input as { timestamp?: unknown } | null)?.timestamp;
+  const instant = typeof timestamp === 'string' ? parseInstant(timestamp) : undefined;
+  if (instant !== undefined && instant - context.nowMs > MAX_CLOCK_SKEW_MS) {
+    issues.push({ path: 'timestamp', message: `is ${Math.round((instant - context.nowMs) / 1000)} s in the future; at most ${MAX_CLOCK_SKEW_MS / 1000} s of clock skew is accepted` });
   }
-  if (issues.length) return { ok: false, ...summarizeIssues(issues) };
-  return { ok: true, event: parsed.data! };
+  if (issues.length || !parsed.success) return { ok: false, ...summarizeIssues(issues) };
+  return { ok: true, event: parsed.data };
 }
 
 /**
