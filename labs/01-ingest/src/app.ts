@@ -8,6 +8,7 @@ import { createApiMetrics, metricsContentType, type ApiMetrics } from '../../../
 import { nowMs, parseRequestStart, formatSpans, type Spans } from '../../../shared/trace.js';
 import { ApiError, API_ERRORS, errorBody, type ApiErrorCode } from './errors.js';
 import { checkEvent } from './check-event.js';
+import { publishBatch, sortBatch } from './batch.js';
 import { decodedBody, type BodyFacts } from './request-body.js';
 import { batchEventIdFromEdgeRequestId, eventIdFromEdgeRequestId, isEdgeRequestId } from './event-ids.js';
 import { enrich } from './enrich.js';
@@ -190,16 +191,9 @@ export async function buildApp(
         `rate limit of ${config.BATCH_RATE_LIMIT_EVENTS} batched events per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP: ${budget.remaining} left, the batch has ${body.length}; retry in ${budget.retryAfterS} seconds`);
     }
 
-    const nowMsAtArrival = Date.now();
-    const invalidUtf8 = bodyFacts.get(request)?.invalidUtf8 ?? false;
     const trusted = fromTrustedProxy(request.socket);
-    const rejected: { index: number; reason: string; issues: { path: string; message: string }[] }[] = [];
-    const valid: { index: number; event: ReturnType<typeof enrich> }[] = [];
-    body.forEach((input: unknown, index) => {
-      const check = checkEvent(input, { nowMs: nowMsAtArrival, invalidUtf8 });
-      if (!check.ok) rejected.push({ index, reason: check.message, issues: check.issues });
-      else valid.push({ index, event: enrich(check.event, request, trusted ? batchEventIdFromEdgeRequestId(request.headers['x-request-id'], index) : undefined) });
-    });
+    const { valid, rejected } = sortBatch(body, { nowMs: Date.now(), invalidUtf8: bodyFacts.get(request)?.invalidUtf8 ?? false },
+      (event, index) => enrich(event, request, trusted ? batchEventIdFromEdgeRequestId(request.headers['x-request-id'], index) : undefined));
     if (valid.length === 0) {
       return sendError(reply, 'validation_failed', `none of the ${body.length} events is valid`, { rejected });
     }
@@ -207,23 +201,11 @@ export async function buildApp(
     const trace = traceOf(request);
     trace.api_produce_start = nowMs();
     const headers = { request_id: String(request.id), trace: formatSpans(trace) };
-    // All at once: the publisher may put them in one produce request.
-    const outcomes = await Promise.allSettled(valid.map(({ event }) => publisher.publish(event, headers)));
+    const { acked, notAcked, bug } = await publishBatch(valid, (event) => publisher.publish(event, headers));
     trace.api_acked = nowMs();
-    const acked: { index: number; event_id: string }[] = [];
-    const notAcked: { index: number; event_id: string }[] = [];
-    let bug: unknown;
-    outcomes.forEach((outcome, i) => {
-      const { index, event } = valid[i]!;
-      if (outcome.status === 'fulfilled') {
-        acked.push({ index, event_id: event.event_id });
-        metrics.produceDuration.observe({ topic }, (trace.api_acked! - trace.api_produce_start!) / 1000);
-        return;
-      }
-      notAcked.push({ index, event_id: event.event_id });
-      metrics.produceFailures.inc({ topic });
-      if (!(outcome.reason instanceof KafkaUnavailableError)) bug ??= outcome.reason;
-    });
+    // Each acked event waited for the whole batch.
+    for (let i = 0; i < acked.length; i++) metrics.produceDuration.observe({ topic }, (trace.api_acked - trace.api_produce_start) / 1000);
+    if (notAcked.length) metrics.produceFailures.inc({ topic }, notAcked.length);
     if (notAcked.length === 0) {
       return reply.code(202).header('x-trace-spans', formatSpans(trace)).send({ status: 'accepted', accepted: acked, rejected });
     }
