@@ -3,7 +3,7 @@ import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { countByStatus, httpRequest, type HttpResult } from '../../../shared/testing/http.js';
-import { createTopic, readTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { startInProcessApi } from '../../../shared/testing/lab01.js';
 import { batchEventIdFromEdgeRequestId } from '../src/app.js';
 
@@ -40,16 +40,16 @@ async function storedCounts(): Promise<Map<string, number>> {
 describe('POST /batch through nginx and the real broker', () => {
   it('stores exactly the accepted events, answers their event_ids in order and each rejected one with its index and reason', async () => {
     const invalid = new Set([3, 77, 250, 499]);
+    const tag = 'batch-of-500';
     const clientId = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
     // ~600 bytes each: 300 KB, over /track's 64 KiB at nginx, under /batch's 512 KiB.
     const events = Array.from({ length: 500 }, (_, i) => ({
       user_id: invalid.has(i) ? '' : `batch_user_${i % 7}`,
       event_type: 'page_view',
-      properties: { i, pad: 'p'.repeat(520) },
+      properties: { tag, i, pad: 'p'.repeat(520) },
       ...(i % 2 === 0 ? { event_id: clientId(i) } : {}),
     }));
     expect(JSON.stringify(events).length).toBeGreaterThan(64 * 1024);
-    const before = await topicMessageCount(brokers, topic);
 
     const res = await batch(nginx.url, events, '127.0.6.1');
     console.log(`batch of 500 (${(JSON.stringify(events).length / 1024).toFixed(0)} KiB) through nginx: ${res.status} in ${res.elapsedMs.toFixed(0)} ms`);
@@ -63,16 +63,19 @@ describe('POST /batch through nginx and the real broker', () => {
       expect(event_id).toBe(index % 2 === 0 ? clientId(index) : batchEventIdFromEdgeRequestId(res.headers['x-request-id'], index));
     }
 
-    const stored = await storedCounts();
+    // Accepted == stored, as sets of event_ids: a batch slower than nginx's proxy_read_timeout (15 s;
+    // seen on an overloaded machine with today's one-request-per-event publisher) is re-sent to
+    // another replica, whose copies carry the same ids, so the consumers keep one of each.
+    const mine = (await readTopic(brokers, topic)).filter((r) => r.value.properties?.tag === tag);
+    const storedIds = new Set(mine.map((r) => r.value.event_id as string));
     const acceptedIds: string[] = res.body.accepted.map((a: { event_id: string }) => a.event_id);
-    expect(acceptedIds.filter((id) => stored.get(id) !== 1)).toEqual([]);
-    expect([...invalid].filter((i) => i % 2 === 0 && stored.has(clientId(i)))).toEqual([]);
-    expect(await topicMessageCount(brokers, topic)).toBe(before + validIndexes.length);
+    console.log(`stored ${mine.length} records with ${storedIds.size} distinct event_ids for ${acceptedIds.length} accepted events`);
+    expect([...storedIds].sort()).toEqual([...acceptedIds].sort());
+    expect(mine.filter((r) => invalid.has(r.value.properties.i))).toEqual([]);
   });
 
   it('refuses what is not a batch, or too big a one, as JSON, and stores nothing', async () => {
-    const before = await topicMessageCount(brokers, topic);
-    const small = { user_id: 'u', event_type: 'x' };
+    const small = { user_id: 'refused', event_type: 'x' };
     const cases: { name: string; res: Promise<HttpResult>; status: number; error: string; mentions: string }[] = [
       { name: 'not an array', res: batch(nginx.url, small, '127.0.6.2'), status: 400, error: 'invalid_request', mentions: 'array' },
       { name: 'empty', res: batch(nginx.url, [], '127.0.6.2'), status: 400, error: 'invalid_request', mentions: 'empty' },
@@ -86,13 +89,13 @@ describe('POST /batch through nginx and the real broker', () => {
       expect({ case: c.name, status: res.status, error: res.body.error }).toEqual({ case: c.name, status: c.status, error: c.error });
       expect(res.body.message, c.name).toContain(c.mentions);
     }
-    expect(await topicMessageCount(brokers, topic)).toBe(before);
+    // By user_id rather than by count: a slow batch of the test before may still be landing.
+    expect((await readTopic(brokers, topic)).filter((r) => r.value.user_id === 'refused')).toEqual([]);
   });
 
   it('counts events in the API\'s per-IP limit: a batch that does not fit the minute is refused whole, with Retry-After', async () => {
     const replica = replicas[0]!;
     const events = (tag: string, n: number) => Array.from({ length: n }, (_, i) => ({ user_id: `${tag}_${i}`, event_type: 'x' }));
-    const before = await topicMessageCount(brokers, topic);
     const first = await batch(replica.url, events('budget_a', 500), '127.0.6.3');
     const second = await batch(replica.url, events('budget_b', 499), '127.0.6.3');
     const third = await batch(replica.url, events('budget_c', 2), '127.0.6.3');
@@ -100,9 +103,14 @@ describe('POST /batch through nginx and the real broker', () => {
     expect(third.body).toEqual({ error: 'rate_limited', message: expect.stringContaining(`${BATCH_RATE_LIMIT_EVENTS} batched events per minute per client IP: 1 left, the batch has 2`) });
     expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
     // The one event left still fits, and another IP has its own budget.
-    expect((await batch(replica.url, events('budget_d', 1), '127.0.6.3')).status).toBe(202);
-    expect((await batch(replica.url, events('budget_e', 500), '127.0.6.4')).status).toBe(202);
-    expect(await topicMessageCount(brokers, topic)).toBe(before + 500 + 499 + 1 + 500);
+    const fourth = await batch(replica.url, events('budget_d', 1), '127.0.6.3');
+    const otherIp = await batch(replica.url, events('budget_e', 500), '127.0.6.4');
+    expect([fourth.status, otherIp.status]).toEqual([202, 202]);
+    const stored = await storedCounts();
+    const acked = [first, second, fourth, otherIp].flatMap((r) => r.body.accepted.map((a: { event_id: string }) => a.event_id));
+    expect(acked.length).toBe(500 + 499 + 1 + 500);
+    expect(acked.filter((id) => stored.get(id) !== 1)).toEqual([]);
+    expect((await readTopic(brokers, topic)).filter((r) => String(r.value.user_id).startsWith('budget_c_'))).toEqual([]);
   });
 
   it('is one request for nginx\'s limit, however many events it holds', async () => {
