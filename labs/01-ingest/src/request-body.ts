@@ -47,6 +47,11 @@ export function decodedBody(raw: Readable, contentEncoding: string | undefined, 
     },
   }));
 
+  // pipe() does not pass errors on: a client that goes away must end the parser's read too.
+  // (Not pipeline(): it would destroy the request on a gzip error, before the 400 is sent.)
+  raw.on('error', (error) => checked.destroy(error));
+  raw.on('aborted', () => checked.destroy(new ApiError('invalid_request', 'the client closed the request before its body ended')));
+
   if (encoding === 'identity') return counted.pipe(checked);
   const gunzip = createGunzip();
   gunzip.on('error', (error) => checked.destroy(new ApiError('invalid_request', `request body is not valid gzip: ${error.message}`)));
