@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EDGE_PROXY_ADDRESS, loadConfig } from '../shared/config.js';
 import { nginxBin, repoRoot } from './paths.js';
 import { freePort, launch, waitForPort, type ManagedProcess } from './processes.js';
 
@@ -16,6 +17,10 @@ export interface NginxOptions {
   /** limit_req burst served without delay. Default 50, or NGINX_BURST. */
   burst?: number;
   workers?: number | 'auto';
+  /** The address nginx connects to the replicas from: the replicas' TRUST_PROXY. Default 127.0.0.254. */
+  proxyBind?: string;
+  /** client_max_body_size of /batch, in bytes. Default BATCH_BODY_LIMIT_BYTES (shared/config.ts). */
+  batchBodyLimitBytes?: number;
   prefix?: string;
   keepAfterExit?: boolean;
 }
@@ -29,7 +34,9 @@ export interface NginxServer {
   process: ManagedProcess;
 }
 
-export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit'>>): string {
+type Defaulted = 'proxyBind' | 'batchBodyLimitBytes';
+
+export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit' | Defaulted>> & Pick<NginxOptions, Defaulted>): string {
   const servers = o.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=5s;`).join('\n');
   const values: Record<string, string> = {
     WORKERS: String(o.workers),
@@ -38,6 +45,8 @@ export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit'>>
     BURST: String(o.burst),
     LISTEN: `${o.host}:${o.port}`,
     UPSTREAM_SERVERS: servers,
+    PROXY_BIND: o.proxyBind ?? EDGE_PROXY_ADDRESS,
+    BATCH_MAX_BODY: String(o.batchBodyLimitBytes ?? loadConfig({}).BATCH_BODY_LIMIT_BYTES),
   };
   const template = readFileSync(join(repoRoot, 'infra', 'nginx', 'nginx.conf.template'), 'utf8');
   return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
@@ -56,6 +65,8 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
     burst: opts.burst ?? Number(process.env.NGINX_BURST ?? 50),
     workers: opts.workers ?? 'auto',
     prefix: opts.prefix ?? mkdtempSync(join(tmpdir(), 'crm-nginx-')),
+    proxyBind: opts.proxyBind,
+    batchBodyLimitBytes: opts.batchBodyLimitBytes ?? loadConfig().BATCH_BODY_LIMIT_BYTES,
   };
   mkdirSync(join(options.prefix, 'tmp'), { recursive: true });
   chmodSync(options.prefix, 0o755); // workers run as an unprivileged user when started by root
@@ -79,6 +90,9 @@ export function renderDockerNginxConf(): string {
     burst: 50,
     workers: 'auto',
     prefix: '/tmp/nginx',
+    // nginx's fixed address on the compose network (docker-compose.yml), the replicas' TRUST_PROXY.
+    proxyBind: '172.28.0.10',
+    batchBodyLimitBytes: 512 * 1024,
   });
 }
 

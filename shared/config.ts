@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** The loopback address nginx connects to the API replicas from (its `proxy_bind`). */
+export const EDGE_PROXY_ADDRESS = '127.0.0.254';
+
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
 /** Every setting comes from the environment; these are the defaults the labs describe. */
@@ -27,7 +30,13 @@ const ConfigSchema = z.object({
   /** App-level limit per client IP: RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS. */
   RATE_LIMIT_MAX: int(100),
   RATE_LIMIT_WINDOW_MS: int(60_000),
+  /** Largest /track body, after gzip decompression. */
   BODY_LIMIT_BYTES: int(16 * 1024),
+  /** POST /batch: at most this many events, in at most this many bytes (after gzip decompression). */
+  BATCH_MAX_EVENTS: int(500),
+  BATCH_BODY_LIMIT_BYTES: int(512 * 1024),
+  /** App-level limit of /batch per client IP, in events (a batch of n costs n) per RATE_LIMIT_WINDOW_MS. */
+  BATCH_RATE_LIMIT_EVENTS: int(5_000),
   /** How long /track waits for the broker's ack before answering 503. */
   PUBLISH_TIMEOUT_MS: int(5_000),
   /**
@@ -44,8 +53,12 @@ const ConfigSchema = z.object({
   PRODUCER_MAX_QUEUED_BYTES: int(16 * 1024 * 1024),
   /** The API's producer is idempotent (safe with batching: one produce request in flight). */
   KAFKA_PRODUCER_IDEMPOTENT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  /** Proxies whose X-Forwarded-For is believed (nginx connects from 127.0.0.1). */
-  TRUST_PROXY: z.string().default('127.0.0.1'),
+  /**
+   * The proxy whose X-Forwarded-For and X-Request-Id are believed: nginx's own address, which it
+   * connects to the replicas from (`proxy_bind` in infra/nginx/nginx.conf.template). Not 127.0.0.1,
+   * so a local client (curl) is not mistaken for the proxy.
+   */
+  TRUST_PROXY: z.string().default(EDGE_PROXY_ADDRESS),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((c, ctx) => {
   if (c.KAFKA_MIN_INSYNC_REPLICAS > c.KAFKA_REPLICATION_FACTOR) {

@@ -1,14 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import proxyAddr from '@fastify/proxy-addr';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../../../shared/config.js';
 import { createApiMetrics, metricsContentType, type ApiMetrics } from '../../../shared/metrics.js';
 import { nowMs, parseRequestStart, formatSpans, type Spans } from '../../../shared/trace.js';
-import { CRMEvent, describeIssues, type EnrichedEvent } from '../../../shared/schema.js';
+import { ApiError, API_ERRORS, errorBody, type ApiErrorCode } from './errors.js';
+import { checkEvent } from './check-event.js';
+import { publishBatch, sortBatch } from './batch.js';
+import { decodedBody, type BodyFacts } from './request-body.js';
+import { batchEventIdFromEdgeRequestId, eventIdFromEdgeRequestId, isEdgeRequestId } from './event-ids.js';
+import { enrich } from './enrich.js';
+import { EventBudget } from './event-budget.js';
 import { KafkaUnavailableError, type EventPublisher } from './publisher.js';
 
-type AppConfig = Pick<Config, 'KAFKA_TOPIC' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'API_INSTANCE_ID' | 'LOG_LEVEL'>;
+export { eventIdFromEdgeRequestId, batchEventIdFromEdgeRequestId } from './event-ids.js';
+
+type AppConfig = Pick<Config,
+  'KAFKA_TOPIC' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'API_INSTANCE_ID' | 'LOG_LEVEL'
+  | 'BATCH_MAX_EVENTS' | 'BATCH_BODY_LIMIT_BYTES' | 'BATCH_RATE_LIMIT_EVENTS'>;
+
+/** What the routes need of the sink: publish (resolves on the broker's ack) and readiness. */
+export type Publisher = Pick<EventPublisher, 'publish' | 'ready'>;
 
 /** "minute", "30 seconds", "1500 ms": the rate-limit window in words. */
 function describeWindow(ms: number): string {
@@ -18,49 +32,54 @@ function describeWindow(ms: number): string {
   return `${ms} ms`;
 }
 
-/** Error bodies are always `{ error, message }`, so a client can show the reason. */
-function errorBody(error: string, message: string, extra: Record<string, unknown> = {}) {
-  return { error, message, ...extra };
+function sendError(reply: FastifyReply, code: ApiErrorCode, message: string, extra: Record<string, unknown> = {}) {
+  return reply.code(API_ERRORS[code].status).send(errorBody(code, message, extra));
 }
 
 /**
- * nginx's `$request_id` (32 hex digits, the same on every upstream it tries for one request) as
- * a UUID (version 4, RFC variant). It is the event's id when the client sent none, so that if
- * nginx re-sends a POST to another replica after the first one died, both copies share their
- * event_id and the workers keep one. Only believed from a trusted proxy.
- */
-export function eventIdFromEdgeRequestId(requestId: unknown): string | undefined {
-  if (typeof requestId !== 'string' || !/^[0-9a-f]{32}$/.test(requestId)) return undefined;
-  const variant = ((parseInt(requestId[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${requestId.slice(0, 8)}-${requestId.slice(8, 12)}-4${requestId.slice(13, 16)}-${variant}${requestId.slice(17, 20)}-${requestId.slice(20)}`;
-}
-
-/**
- * The ingest API: POST /track validates, enriches and publishes one CRM event,
- * answering 202 only after Kafka acked it.
+ * The ingest API: POST /track validates, enriches and publishes one CRM event, POST /batch up to
+ * BATCH_MAX_EVENTS of them, each answering 202 only after Kafka acked what it accepted.
  */
 export async function buildApp(
   config: AppConfig,
-  publisher: EventPublisher,
+  publisher: Publisher,
   logger?: FastifyBaseLogger,
   /** Prometheus metrics served at GET /metrics; a fresh registry of its own by default. */
   options: { metrics?: ApiMetrics } = {},
 ): Promise<FastifyInstance> {
   const metrics = options.metrics ?? createApiMetrics();
   const isTrustedProxy = proxyAddr.compile(config.TRUST_PROXY.split(',').map((a) => a.trim()));
+  const fromTrustedProxy = (socket: { remoteAddress?: string }) => isTrustedProxy(socket.remoteAddress ?? '', 0);
   const topic = config.KAFKA_TOPIC;
-  // Trace spans of each request (epoch ms), keyed by the request object.
+  const batchBudget = new EventBudget(config.BATCH_RATE_LIMIT_EVENTS, config.RATE_LIMIT_WINDOW_MS);
+  // Per request: trace spans (epoch ms), and what the body stream saw.
   const spans = new WeakMap<object, Spans>();
+  const bodyFacts = new WeakMap<object, BodyFacts>();
+  const bodyStreams = new WeakMap<object, Readable>();
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: { level: config.LOG_LEVEL } }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // nginx's X-Request-Id becomes the request id only when nginx sent it: a direct client's
+    // header would otherwise name its request (and the event ids derived from it) as it likes.
+    requestIdHeader: false,
+    genReqId: (raw) => {
+      const header = raw.headers['x-request-id'];
+      return fromTrustedProxy(raw.socket) && isEdgeRequestId(header) ? header : randomUUID();
+    },
   });
 
   // Only JSON bodies are events; anything else gets a 415 rather than a confusing 400.
   app.removeContentTypeParser('text/plain');
+
+  // gzip and UTF-8: the parser reads the decoded stream, limited to the route's bodyLimit.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const facts: BodyFacts = { invalidUtf8: false };
+    bodyFacts.set(request, facts);
+    const decoded = decodedBody(payload, request.headers['content-encoding'], facts);
+    bodyStreams.set(request, decoded);
+    return decoded;
+  });
 
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-api-instance', config.API_INSTANCE_ID);
@@ -71,6 +90,7 @@ export async function buildApp(
     spans.set(request, { api_received: nowMs() });
   });
   app.addHook('onResponse', async (request, reply) => {
+    bodyStreams.get(request)?.destroy(); // a body cut off at its limit is not inflated further
     const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
@@ -78,32 +98,33 @@ export async function buildApp(
 
   app.get('/metrics', async (_request, reply) => reply.type(metricsContentType).send(await metrics.registry.metrics()));
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status === 413) {
-      return reply.code(413).send(errorBody('payload_too_large', `request body exceeds ${config.BODY_LIMIT_BYTES} bytes`));
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) return sendError(reply, error.code, error.message, error.extra);
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, 'payload_too_large', `request body exceeds ${request.routeOptions.bodyLimit ?? config.BODY_LIMIT_BYTES} bytes (after gzip decompression)`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(reply, 'unsupported_media_type', 'send the event as Content-Type: application/json');
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, 'invalid_request', 'request body is empty; send a JSON CRM event');
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return sendError(reply, 'invalid_request', `request body is not valid JSON: ${error.message}`);
     }
-    if (status === 415) {
-      return reply.code(415).send(errorBody('unsupported_media_type', 'send the event as Content-Type: application/json'));
-    }
-    if (status === 429) {
-      return reply.code(429).send(errorBody('rate_limited', error.message));
-    }
-    if (status >= 400 && status < 500) {
-      return reply.code(status).send(errorBody('invalid_request', `request body is not valid JSON: ${error.message}`));
-    }
+    // Any other error Fastify marks as the client's (e.g. a malformed URL) stays a 400.
+    if (error.statusCode === 400) return sendError(reply, 'invalid_request', error.message);
     request.log.error({ err: error }, 'unhandled error');
-    return reply.code(500).send(errorBody('internal_error', 'unexpected server error'));
+    return sendError(reply, 'internal_error', 'unexpected server error');
   });
 
   await app.register(rateLimit, {
     global: false,
     keyGenerator: (request) => request.ip,
     onExceeded: () => metrics.rateLimited.inc({ source: 'api' }),
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      message: `rate limit of ${context.max} requests per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP exceeded; retry in ${context.after}`,
-    }),
+    errorResponseBuilder: (_request, context) => new ApiError('rate_limited',
+      `rate limit of ${context.max} requests per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP exceeded; retry in ${context.after}`),
   });
 
   app.get('/health', async () => ({ status: 'ok', instance: config.API_INSTANCE_ID }));
@@ -111,34 +132,30 @@ export async function buildApp(
   app.get('/ready', async (_request, reply) =>
     publisher.ready
       ? { status: 'ready', instance: config.API_INSTANCE_ID }
-      : reply.code(503).send(errorBody('not_ready', 'Kafka producer is not connected or its last write failed')),
+      : sendError(reply, 'not_ready', 'Kafka producer is not connected or its last write failed'),
   );
+
+  /** The request's spans so far, with nginx's stamp when it came through nginx. */
+  function traceOf(request: { headers: Record<string, unknown> } & object): Spans {
+    const trace = spans.get(request) ?? { api_received: nowMs() };
+    trace.api_validated = nowMs();
+    const nginxReceived = parseRequestStart(request.headers['x-request-start'] as string | undefined);
+    if (nginxReceived !== undefined) trace.nginx_received = nginxReceived;
+    return trace;
+  }
 
   app.post(
     '/track',
     { config: { rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } } },
     async (request, reply) => {
       if (request.body === undefined || request.body === null) {
-        return reply.code(400).send(errorBody('invalid_request', 'request body is empty; send a JSON CRM event'));
+        return sendError(reply, 'invalid_request', 'request body is empty; send a JSON CRM event');
       }
-      const parsed = CRMEvent.safeParse(request.body);
-      if (!parsed.success) {
-        const { message, issues } = describeIssues(parsed.error);
-        return reply.code(400).send(errorBody('validation_failed', message, { issues }));
-      }
-      const trace = spans.get(request) ?? { api_received: nowMs() };
-      trace.api_validated = nowMs();
-      const nginxReceived = parseRequestStart(request.headers['x-request-start']);
-      if (nginxReceived !== undefined) trace.nginx_received = nginxReceived;
-      const event: EnrichedEvent = {
-        ...parsed.data,
-        event_id: parsed.data.event_id
-          ?? (isTrustedProxy(request.socket.remoteAddress ?? '', 0) ? eventIdFromEdgeRequestId(request.headers['x-request-id']) : undefined)
-          ?? randomUUID(),
-        server_timestamp: new Date().toISOString(),
-        client_ip: request.ip,
-        request_id: String(request.id),
-      };
+      const check = checkEvent(request.body, { nowMs: Date.now(), invalidUtf8: bodyFacts.get(request)?.invalidUtf8 ?? false });
+      if (!check.ok) return sendError(reply, 'validation_failed', check.message, { issues: check.issues });
+      const trace = traceOf(request);
+      const derivedId = fromTrustedProxy(request.socket) ? eventIdFromEdgeRequestId(request.headers['x-request-id']) : undefined;
+      const event = enrich(check.event, request, derivedId);
       try {
         trace.api_produce_start = nowMs();
         await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) });
@@ -148,15 +165,60 @@ export async function buildApp(
         metrics.produceFailures.inc({ topic });
         if (!(error instanceof KafkaUnavailableError)) throw error;
         request.log.warn({ err: error, event_id: event.event_id }, 'event not acked by Kafka');
-        return reply
-          .code(503)
-          .header('retry-after', '1')
-          .send(errorBody('kafka_unavailable', `${error.message}; the event was not accepted, retry with the same event_id`, { event_id: event.event_id }));
+        reply.header('retry-after', '1');
+        return sendError(reply, 'kafka_unavailable', `${error.message}; the event was not accepted, retry with the same event_id`, { event_id: event.event_id });
       }
       request.log.debug({ request_id: event.request_id, event_id: event.event_id, spans: trace }, 'trace');
       return reply.code(202).header('x-trace-spans', formatSpans(trace)).send({ status: 'accepted', event_id: event.event_id });
     },
   );
+
+  app.post('/batch', { bodyLimit: config.BATCH_BODY_LIMIT_BYTES }, async (request, reply) => {
+    const body = request.body;
+    if (!Array.isArray(body)) {
+      return sendError(reply, 'invalid_request', 'send a JSON array of CRM events');
+    }
+    if (body.length === 0) return sendError(reply, 'invalid_request', 'the batch is empty');
+    if (body.length > config.BATCH_MAX_EVENTS) {
+      return sendError(reply, 'payload_too_large', `the batch has ${body.length} events; at most ${config.BATCH_MAX_EVENTS}`);
+    }
+    // Counted in events, before validation: a batch costs what it asks the API to look at.
+    const budget = batchBudget.take(request.ip, body.length);
+    if (!budget.ok) {
+      metrics.rateLimited.inc({ source: 'api' });
+      reply.header('retry-after', String(budget.retryAfterS));
+      return sendError(reply, 'rate_limited',
+        `rate limit of ${config.BATCH_RATE_LIMIT_EVENTS} batched events per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP: ${budget.remaining} left, the batch has ${body.length}; retry in ${budget.retryAfterS} seconds`);
+    }
+
+    const trusted = fromTrustedProxy(request.socket);
+    const { valid, rejected } = sortBatch(body, { nowMs: Date.now(), invalidUtf8: bodyFacts.get(request)?.invalidUtf8 ?? false },
+      (event, index) => enrich(event, request, trusted ? batchEventIdFromEdgeRequestId(request.headers['x-request-id'], index) : undefined));
+    if (valid.length === 0) {
+      return sendError(reply, 'validation_failed', `none of the ${body.length} events is valid`, { rejected });
+    }
+
+    const trace = traceOf(request);
+    trace.api_produce_start = nowMs();
+    const headers = { request_id: String(request.id), trace: formatSpans(trace) };
+    const { acked, notAcked, bug } = await publishBatch(valid, (event) => publisher.publish(event, headers));
+    trace.api_acked = nowMs();
+    // Each acked event waited for the whole batch.
+    for (let i = 0; i < acked.length; i++) metrics.produceDuration.observe({ topic }, (trace.api_acked - trace.api_produce_start) / 1000);
+    if (notAcked.length) metrics.produceFailures.inc({ topic }, notAcked.length);
+    if (notAcked.length === 0) {
+      return reply.code(202).header('x-trace-spans', formatSpans(trace)).send({ status: 'accepted', accepted: acked, rejected });
+    }
+    const details = { accepted: acked, not_acked: notAcked, rejected };
+    const summary = `${notAcked.length} of ${valid.length} valid events were not acked (listed in not_acked); the ${acked.length} in accepted are stored`;
+    if (bug !== undefined) {
+      request.log.error({ err: bug }, 'batch publish failed');
+      return sendError(reply, 'internal_error', `${summary}; retry the others with the same event_ids`, details);
+    }
+    request.log.warn({ not_acked: notAcked.length }, 'batch events not acked by Kafka');
+    reply.header('retry-after', '1');
+    return sendError(reply, 'kafka_unavailable', `${summary}; Kafka did not ack the rest: retry them with the same event_ids`, details);
+  });
 
   return app;
 }

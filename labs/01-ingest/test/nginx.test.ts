@@ -3,7 +3,8 @@ import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { EnrichedEvent } from '../../../shared/schema.js';
 import { eventIdFromEdgeRequestId } from '../src/app.js';
-import { countByStatus, track, type HttpResult } from '../../../shared/testing/http.js';
+import { countByStatus, httpRequest, track, type HttpResult } from '../../../shared/testing/http.js';
+import { freePort } from '../../../infra/processes.js';
 import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
 
 const { brokers } = inject('kafka');
@@ -52,11 +53,15 @@ describe('nginx in front of 3 API replicas', () => {
     const honest = await track(nginx.url, { user_id: 'ip_honest', event_type: 'page_view' }, { localAddress: '127.0.1.4' });
     const forged = await track(nginx.url, { user_id: 'ip_forged', event_type: 'page_view' },
       { localAddress: '127.0.1.4', headers: { 'x-forwarded-for': '203.0.113.9' } });
-    expect([honest.status, forged.status]).toEqual([202, 202]);
+    // A client on 127.0.0.1 is not nginx either: nginx connects from its own 127.0.0.254.
+    const local = await track(nginx.url, { user_id: 'ip_local', event_type: 'page_view' },
+      { localAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect([honest.status, forged.status, local.status]).toEqual([202, 202, 202]);
     const stored = new Map((await readTopic(brokers, topic)).map((r) => [r.value.event_id, r.value.client_ip]));
     // nginx appends the address it saw; the API believes only the hop added by its trusted proxy.
     expect(stored.get(honest.body.event_id)).toBe('127.0.1.4');
     expect(stored.get(forged.body.event_id)).toBe('127.0.1.4');
+    expect(stored.get(local.body.event_id)).toBe('127.0.0.1');
   });
 
   it('answers a burst of 80 requests from one IP with 429s for what exceeds rate 20/s + burst 50', async () => {
@@ -74,7 +79,45 @@ describe('nginx in front of 3 API replicas', () => {
     // The 429s come from nginx itself: no replica saw them.
     const rejected = results.filter((r) => r.status === 429);
     expect(rejected.every((r) => r.headers['x-api-instance'] === undefined)).toBe(true);
+    // nginx's own 429 is JSON like the API's, with Retry-After.
+    for (const r of rejected) {
+      expect(r.headers['content-type']).toBe('application/json');
+      expect(r.body).toEqual({ error: 'rate_limited', message: expect.stringContaining(`${nginx.rate} requests/s per client IP`) });
+      expect(r.headers['retry-after']).toBe('1');
+    }
     await expectAllAckedStored(results);
+  });
+
+  it('answers a body over 64 KiB on /track itself, as JSON 413', async () => {
+    const res = await track(nginx.url, { user_id: 'big', event_type: 'x', properties: { blob: 'x'.repeat(70 * 1024) } }, { localAddress: '127.0.1.5' });
+    expect({ status: res.status, type: res.headers['content-type'], error: res.body.error }).toEqual({ status: 413, type: 'application/json', error: 'payload_too_large' });
+    expect(res.body.message).toContain('64 KiB for /track');
+    expect(res.headers['x-api-instance']).toBeUndefined();
+  });
+
+  it('serves /metrics and /ready only on the replicas\' own ports: the edge answers JSON 404', async () => {
+    for (const path of ['/metrics', '/ready', '/metrics?x=1', '/ready/', '//metrics', '/', '/anything']) {
+      const res = await httpRequest({ url: `${nginx.url}${path}`, localAddress: '127.0.1.6' });
+      expect({ path, status: res.status, type: res.headers['content-type'], error: res.body.error })
+        .toEqual({ path, status: 404, type: 'application/json', error: 'not_found' });
+      expect(res.headers['x-api-instance']).toBeUndefined();
+    }
+    expect((await httpRequest({ url: `${nginx.url}/health` })).status).toBe(200); // liveness stays public
+    expect((await httpRequest({ url: `${replicas[0]!.url}/ready` })).status).toBe(200);
+    expect((await httpRequest({ url: `${replicas[0]!.url}/metrics` })).body).toContain('http_requests_total');
+  });
+
+  it('answers 502 as JSON with Retry-After when no replica answers', async () => {
+    const deadPort = await freePort();
+    const lonely = await startNginx({ upstreams: [`127.0.0.1:${deadPort}`] });
+    try {
+      const res = await track(lonely.url, { user_id: 'nobody_home', event_type: 'x' }, { localAddress: '127.0.1.7' });
+      expect({ status: res.status, type: res.headers['content-type'], error: res.body.error }).toEqual({ status: 502, type: 'application/json', error: 'bad_gateway' });
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    } finally {
+      await lonely.process.stop();
+    }
   });
 
   it('skips a replica that is down and keeps accepting every request', async () => {

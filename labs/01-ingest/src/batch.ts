@@ -1,0 +1,46 @@
+import type { CRMEvent, EnrichedEvent, Issue } from '../../../shared/schema.js';
+import { checkEvent } from './check-event.js';
+import { KafkaUnavailableError } from './publisher.js';
+
+export interface RejectedEvent { index: number; reason: string; issues: Issue[] }
+export interface EventRef { index: number; event_id: string }
+
+/** Splits a batch into the events to publish (in order, enriched by `enrich`) and the rejected ones, with their reasons. */
+export function sortBatch(
+  events: unknown[],
+  context: { nowMs: number; invalidUtf8: boolean },
+  enrich: (event: CRMEvent, index: number) => EnrichedEvent,
+): { valid: { index: number; event: EnrichedEvent }[]; rejected: RejectedEvent[] } {
+  const valid: { index: number; event: EnrichedEvent }[] = [];
+  const rejected: RejectedEvent[] = [];
+  events.forEach((input, index) => {
+    const check = checkEvent(input, context);
+    if (check.ok) valid.push({ index, event: enrich(check.event, index) });
+    else rejected.push({ index, reason: check.message, issues: check.issues });
+  });
+  return { valid, rejected };
+}
+
+/**
+ * Publishes every event at once (a batching publisher can put them in one produce request) and
+ * waits for each to be acked or to fail. `bug` is the first failure that was not Kafka's.
+ */
+export async function publishBatch(
+  valid: { index: number; event: EnrichedEvent }[],
+  publish: (event: EnrichedEvent) => Promise<unknown>,
+): Promise<{ acked: EventRef[]; notAcked: EventRef[]; bug?: unknown }> {
+  const outcomes = await Promise.allSettled(valid.map(({ event }) => publish(event)));
+  const acked: EventRef[] = [];
+  const notAcked: EventRef[] = [];
+  let bug: unknown;
+  outcomes.forEach((outcome, i) => {
+    const { index, event } = valid[i]!;
+    if (outcome.status === 'fulfilled') {
+      acked.push({ index, event_id: event.event_id });
+    } else {
+      notAcked.push({ index, event_id: event.event_id });
+      if (!(outcome.reason instanceof KafkaUnavailableError)) bug ??= outcome.reason;
+    }
+  });
+  return { acked, notAcked, bug };
+}

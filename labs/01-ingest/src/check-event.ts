@@ -1,0 +1,52 @@
+import { CRMEvent, PROPERTIES_MAX_DEPTH, describeIssues, parseInstant, summarizeIssues, type Issue } from '../../../shared/schema.js';
+
+/**
+ * How far ahead of the server's clock a client timestamp may be: phones and laptops drift, but an
+ * event from tomorrow is a bug (or a forged date) that would sort after everything real.
+ */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+export type EventCheck =
+  | { ok: true; event: CRMEvent }
+  | { ok: false; message: string; issues: Issue[] };
+
+/**
+ * Validates one event as the API receives it: the schema (shared/schema.ts), plus what only makes
+ * sense at request time — a timestamp at most MAX_CLOCK_SKEW_MS in the future, and no field whose
+ * text came from bytes that were not UTF-8 (`invalidUtf8`: see request-body.ts).
+ */
+export function checkEvent(input: unknown, context: { nowMs: number; invalidUtf8: boolean }): EventCheck {
+  const issues: Issue[] = context.invalidUtf8 ? replacedTextFields(input).map((path) => ({ path, message: 'is not valid UTF-8' })) : [];
+  const parsed = CRMEvent.safeParse(input);
+  if (!parsed.success) issues.push(...describeIssues(parsed.error).issues);
+  // Checked even when other fields failed, so one answer names every problem.
+  const timestamp = (input as { timestamp?: unknown } | null)?.timestamp;
+  const instant = typeof timestamp === 'string' ? parseInstant(timestamp) : undefined;
+  if (instant !== undefined && instant - context.nowMs > MAX_CLOCK_SKEW_MS) {
+    issues.push({ path: 'timestamp', message: `is ${Math.round((instant - context.nowMs) / 1000)} s in the future; at most ${MAX_CLOCK_SKEW_MS / 1000} s of clock skew is accepted` });
+  }
+  if (issues.length || !parsed.success) return { ok: false, ...summarizeIssues(issues) };
+  return { ok: true, event: parsed.data };
+}
+
+/**
+ * Paths of the strings holding U+FFFD, the character a lenient UTF-8 decoder puts where bytes were
+ * invalid. Only asked when the body had invalid bytes; a correctly encoded U+FFFD in the same body
+ * is blamed too (documented).
+ */
+function replacedTextFields(input: unknown): string[] {
+  const found: string[] = [];
+  const stack: { value: unknown; path: string[] }[] = [{ value: input, path: [] }];
+  while (stack.length) {
+    const { value, path } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\uFFFD')) found.push(path.join('.') || '(body)');
+    } else if (value !== null && typeof value === 'object' && path.length <= PROPERTIES_MAX_DEPTH + 1) {
+      for (const [key, child] of Object.entries(value)) {
+        if (key.includes('\uFFFD')) found.push([...path, key].join('.'));
+        stack.push({ value: child, path: [...path, key] });
+      }
+    }
+  }
+  return found.sort();
+}

@@ -1,0 +1,17 @@
+import type { FastifyRequest } from 'fastify';
+import type { CRMEvent, EnrichedEvent } from '../../../shared/schema.js';
+import { newEventId } from './event-ids.js';
+
+/**
+ * The event as written to Kafka: the client's, plus event_id (the client's; else `derivedId`,
+ * from nginx's request id; else a new UUID), server_timestamp, client_ip and request_id.
+ */
+export function enrich(event: CRMEvent, request: FastifyRequest, derivedId: string | undefined): EnrichedEvent {
+  return {
+    ...event,
+    event_id: event.event_id ?? derivedId ?? newEventId(),
+    server_timestamp: new Date().toISOString(),
+    client_ip: request.ip,
+    request_id: String(request.id),
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Every error code the ingest API and its nginx edge answer with: one table, so a code always
+ * means one status, and a client knows from the code alone whether retrying can help. The error
+ * table of labs/01-ingest/README.md lists the same codes (test/errors.test.ts checks both ways).
+ */
+export const API_ERRORS = {
+  invalid_request: { status: 400, retryable: false, meaning: 'not a JSON event or batch: malformed or empty JSON, bad gzip, wrong top-level shape' },
+  validation_failed: { status: 400, retryable: false, meaning: 'JSON, but not a valid event; `issues` names each field' },
+  not_found: { status: 404, retryable: false, meaning: 'no such endpoint (the edge serves only /track, /batch and /health)' },
+  payload_too_large: { status: 413, retryable: false, meaning: 'body (after gzip decompression) or batch over its limit' },
+  unsupported_media_type: { status: 415, retryable: false, meaning: 'Content-Type is not application/json' },
+  unsupported_content_encoding: { status: 415, retryable: false, meaning: 'Content-Encoding is neither gzip nor identity' },
+  rate_limited: { status: 429, retryable: true, meaning: 'over a per-IP limit; wait `Retry-After` seconds' },
+  internal_error: { status: 500, retryable: true, meaning: 'a bug (the event may be stored): retry with the same event_id' },
+  bad_gateway: { status: 502, retryable: true, meaning: 'nginx: every replica it tried failed' },
+  kafka_unavailable: { status: 503, retryable: true, meaning: 'Kafka did not ack (maybe stored, maybe not): retry with the same event_id' },
+  not_ready: { status: 503, retryable: true, meaning: '/ready on a replica: producer not connected or its last write failed' },
+  service_unavailable: { status: 503, retryable: true, meaning: 'nginx: no replica could take the request' },
+  gateway_timeout: { status: 504, retryable: true, meaning: 'nginx: the replica did not answer in time (maybe stored): retry with the same event_id' },
+} as const satisfies Record<string, { status: number; retryable: boolean; meaning: string }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** Error bodies are always `{ error, message }` (plus details), so a client can show the reason. */
+export function errorBody(error: ApiErrorCode, message: string, extra: Record<string, unknown> = {}) {
+  return { error, message, ...extra };
+}
+
+/** Thrown by the app's own code; the error handler answers it with its code's status. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  get statusCode(): number {
+    return API_ERRORS[this.code].status;
+  }
+}
