@@ -11,7 +11,8 @@
 #     before the action that generates it ("No rule to make target '../deps/librdkafka/config.h'");
 #     librdkafka itself is still compiled with `make -j` (its own gyp action), niced.
 #   @platformatic/kafka (pure TypeScript): no build.
-# Versions are pinned in cache-package.json beside this script (not named package.json: it would make this folder a CommonJS package); a changed one installs again.
+# Versions are pinned in cache-package.json beside this script (not named package.json: that would make
+# this folder a CommonJS package); a changed one installs again. Transitive versions are not locked.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${CRM_LAB_CACHE:-$HOME/.cache/crm-event-lab}/bench-clients"
