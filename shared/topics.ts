@@ -51,6 +51,19 @@ async function topicMinInsyncReplicas(admin: Admin, topic: string): Promise<numb
  * the existing topic has fewer replicas (or a lower min.insync.replicas) than configured.
  */
 export async function ensureTopic(kafka: Kafka, topic: string, numPartitions: number, opts: EnsureTopicOptions = {}): Promise<number> {
+  // A topic just created may not be in every broker's metadata yet: kafkajs' own wait for its
+  // leaders then fails with UNKNOWN_TOPIC_OR_PARTITION (retriable), seen under load. Ask again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureTopicOnce(kafka, topic, numPartitions, opts);
+    } catch (error) {
+      if (error instanceof TopicSetupError || !(error as { retriable?: boolean }).retriable || attempt >= 40) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+async function ensureTopicOnce(kafka: Kafka, topic: string, numPartitions: number, opts: EnsureTopicOptions): Promise<number> {
   const configured = topicReplicationOf(loadConfig());
   const { replicationFactor = configured.replicationFactor, minInsyncReplicas = configured.minInsyncReplicas } = opts;
   if (minInsyncReplicas > replicationFactor) {
