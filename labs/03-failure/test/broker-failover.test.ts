@@ -4,27 +4,34 @@
  * clients see a few 503s while the controller fences the dead broker, and no 202 is lost.
  * This file starts its own cluster (3 JVMs of 384 MB) instead of using the shared broker.
  *
- * The API's producer is not idempotent (the lab's default). With kafkajs 2.2.4's idempotent
- * producer, concurrent sends during a leader change can reuse a sequence number: the new leader
- * takes the second event for a retry of the first, acks it, and drops it (about 1 run in 4 lost
- * one acked event here). Run with LAB03_FAILOVER_IDEMPOTENT=true to see it; README, scenario 5.
+ * The producer is whatever the lab's default is (shared/kafka.ts createEventProducer);
+ * LAB03_FAILOVER_IDEMPOTENT=true|false overrides it for this run (through KAFKA_PRODUCER_IDEMPOTENT).
+ * The line says which producer ran. Duplicates are judged by where they come from: copies within
+ * the client's HTTP attempts (a retry after a 503 whose write had landed) are tolerated up to the
+ * events that got a 503; copies beyond them were made by the producer itself — 0 when it is
+ * idempotent, at most one per request in flight at the crash when it is not.
+ * labs/03-failure/failover-loop.sh runs this file N times in a row (README, scenario 5).
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplicatedTopic, startKafkaCluster, type KafkaCluster } from '../../../infra/kafka-cluster.js';
 import { waitFor } from '../../../infra/processes.js';
 import { createKafka } from '../../../shared/kafka.js';
-import { readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { uniqueTopic } from '../../../shared/testing/kafka.js';
 import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
-import { checkScenario, Ledger, markTopic, runLoad, summaryLine } from '../src/chaos.js';
+import { checkScenario, eventProducerIsIdempotent, Ledger, markTopic, runLoad, summaryLine } from '../src/chaos.js';
 import { violations, type Tolerated } from '../src/checker.js';
 
 const topic = uniqueTopic('lab03-failover');
 const PARTITIONS = 3;
 const MAX_EVENTS = 4_000;
 const CLIENTS = 4;
-const IDEMPOTENT = process.env.LAB03_FAILOVER_IDEMPOTENT === 'true';
+const override = process.env.LAB03_FAILOVER_IDEMPOTENT;
+if (override !== undefined && override !== 'true' && override !== 'false') {
+  throw new Error(`LAB03_FAILOVER_IDEMPOTENT must be true or false (or unset: the lab's default producer), not "${override}"`);
+}
 const previousIdempotent = process.env.KAFKA_PRODUCER_IDEMPOTENT;
+let idempotent: boolean;
 let cluster: KafkaCluster;
 let api: InProcessApi;
 
@@ -43,7 +50,8 @@ beforeAll(async () => {
   cluster = await startKafkaCluster(3, { heapMb: 384 });
   await createReplicatedTopic(cluster.brokers, topic, { partitions: PARTITIONS, replicationFactor: 3, minInsyncReplicas: 2 });
   // Default PUBLISH_TIMEOUT_MS (5 s); the producer sends with acks=all (labs/01-ingest/src/publisher.ts).
-  process.env.KAFKA_PRODUCER_IDEMPOTENT = String(IDEMPOTENT); // read by shared/kafka.ts createEventProducer
+  if (override !== undefined) process.env.KAFKA_PRODUCER_IDEMPOTENT = override; // read by shared/kafka.ts createEventProducer
+  idempotent = eventProducerIsIdempotent();
   api = await startInProcessApi(cluster.brokers, { KAFKA_TOPIC: topic, RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'error' });
 });
 afterAll(async () => {
@@ -57,7 +65,7 @@ afterAll(async () => {
 });
 
 describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, acks=all)', () => {
-  it('elects a new leader and loses no acked event', async () => {
+  it('elects a new leader, loses no acked event, and the producer copies no event beyond its bound', async () => {
     const mark = await markTopic(cluster.brokers, topic);
     const ledger = new Ledger();
     let stop = false;
@@ -95,14 +103,16 @@ describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, 
 
       const verdict = await checkScenario(survivors, mark, ledger);
       // A 503 after a publish timeout may have been written: the client's retry is then a second
-      // copy. Without idempotence the producer's own retry of a write whose ack died with the leader
-      // is one too: at most one per request in flight at the crash (one per client).
+      // copy, within its HTTP attempts. Copies beyond the attempts are the producer's: its own retry
+      // of a write whose ack died with the leader. The idempotent producer must make none; without
+      // idempotence, at most one per request in flight at the crash (one per client).
       const hit503 = ledger.deliveries.filter((d) => d.attempts.some((a) => a.status === 503)).length;
-      const tolerated: Tolerated = { 'duplicated-by-retry': hit503, 'duplicated-server-side': IDEMPOTENT ? 0 : CLIENTS };
+      const tolerated: Tolerated = { 'duplicated-by-retry': hit503, 'duplicated-server-side': idempotent ? 0 : CLIENTS };
       const duringFailover = ledger.attempts.slice(killedAt).filter((a) => a.status === 503);
       const acceptedAfter = ledger.attempts.slice(killedAt).filter((a) => a.status === 202);
       console.log(summaryLine('broker-failover', ledger, verdict, tolerated, {
-        producer: IDEMPOTENT ? 'idempotent' : 'non-idempotent',
+        producer: `${idempotent ? 'idempotent' : 'non-idempotent'}${override === undefined ? '(lab-default)' : '(LAB03_FAILOVER_IDEMPOTENT)'}`,
+        producer_duplicates: verdict.evidence['duplicated-server-side'].length,
         killed: `kafka-${victimId}`,
         it_led: led.join(','),
         '503_after_crash': duringFailover.length,
