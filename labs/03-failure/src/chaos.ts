@@ -8,6 +8,7 @@ import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import { TrackClient, type Attempt, type Delivery, type TrackClientOptions } from '../../../shared/retry.js';
 import { readTopic } from '../../../shared/testing/kafka.js';
 import type { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
+import { writeTimeline } from './timeline.js';
 import { check, formatCounts, type AppliedRows, type SentEvent, type Tolerated, type TopicRecord, type Verdict } from './checker.js';
 
 export interface LoggedAttempt extends Attempt {
@@ -34,9 +35,21 @@ export class Ledger {
   /** performance.now() when the ledger was created: `at` of attempts, and of the faults a scenario notes, count from here. */
   readonly t0 = performance.now();
 
+  /** Fault windows the scenario noted, on the same clock (for the timeline). */
+  readonly faults: { label: string; from: number; to?: number }[] = [];
+
   /** ms since the ledger was created. */
   now(): number {
     return performance.now() - this.t0;
+  }
+
+  /** Notes that a fault starts now; call the returned function when it ends. */
+  fault(label: string): () => void {
+    const window: { label: string; from: number; to?: number } = { label, from: this.now() };
+    this.faults.push(window);
+    return () => {
+      window.to ??= this.now();
+    };
   }
 
   /** Records an event's final outcome; `client` names the sender (its source address). */
@@ -200,4 +213,11 @@ export function summaryLine(label: string, ledger: Ledger, verdict: Verdict, tol
     + `other=${others.length ? others.join(',') : 0} events=${ledger.deliveries.length} gave_up=${gaveUp} | `
     + formatCounts(verdict, tolerated)
     + (Object.keys(extra).length ? ' | ' + Object.entries(extra).map(([k, v]) => `${k}=${v}`).join(' ') : '');
+}
+
+/** Writes the run's timeline (.run/reports/…html) and prints where: `[label] timeline: <path>`. */
+export function reportTimeline(label: string, ledger: Ledger, lag?: { at: number; lag: number }[]): string {
+  const path = writeTimeline(label, { title: label, attempts: ledger.attempts, faults: ledger.faults, ...(lag ? { lag } : {}) });
+  console.log(`[${label}] timeline: ${path}`);
+  return path;
 }

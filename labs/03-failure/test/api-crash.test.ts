@@ -8,7 +8,7 @@ import { restartApiReplica, startApiReplica, type ApiReplica } from '../../../in
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { waitFor } from '../../../infra/processes.js';
 import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { checkScenario, Ledger, markTopic, runLoad, summaryLine } from '../src/chaos.js';
+import { checkScenario, Ledger, markTopic, reportTimeline, runLoad, summaryLine } from '../src/chaos.js';
 import { violations, type Tolerated } from '../src/checker.js';
 
 const { brokers } = inject('kafka');
@@ -64,6 +64,7 @@ describe('scenario 1: an API replica crashes under load', () => {
       expect(servedBy(victim.id, 0)).toBeGreaterThan(0);
 
       // Crash one replica mid-load.
+      const replicaBack = ledger.fault(`${victim.id} SIGKILLed until restarted`);
       await victim.process.kill();
       const killedAt = ledger.sent;
       await waitFor('300 more accepted events with the replica dead', () => accepted(killedAt) >= 300, { timeoutMs: 30_000 });
@@ -71,6 +72,7 @@ describe('scenario 1: an API replica crashes under load', () => {
 
       // Restart it; nginx tries it again once fail_timeout (5 s) has passed since its last failure.
       replicas[1] = await restartApiReplica(victim);
+      replicaBack();
       const restartedAt = ledger.sent;
       await waitFor(`${victim.id} to serve again through nginx`, () => servedBy(victim.id, restartedAt) >= 20, { timeoutMs: 45_000 });
       const rejoinedAfter = ledger.sent - restartedAt;
@@ -85,6 +87,7 @@ describe('scenario 1: an API replica crashes under load', () => {
         requests_until_rejoin: rejoinedAfter,
       }));
       console.log(`[api-crash] while ${victim.id} was dead: ${JSON.stringify(duringOutage)}`);
+      reportTimeline('api-crash', ledger);
 
       expect(ledger.sent).toBeLessThanOrEqual(MAX_EVENTS);
       // nginx re-sends a request that failed on the crashed replica to another one

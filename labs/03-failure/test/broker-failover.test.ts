@@ -19,7 +19,7 @@ import { waitFor } from '../../../infra/processes.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { uniqueTopic } from '../../../shared/testing/kafka.js';
 import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
-import { checkScenario, eventProducerIsIdempotent, Ledger, markTopic, runLoad, summaryLine } from '../src/chaos.js';
+import { checkScenario, eventProducerIsIdempotent, Ledger, markTopic, reportTimeline, runLoad, summaryLine } from '../src/chaos.js';
 import { violations, type Tolerated } from '../src/checker.js';
 
 const topic = uniqueTopic('lab03-failover');
@@ -89,6 +89,7 @@ describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, 
       const victimId = before[0]!.leader;
       const victim = cluster.nodes.find((node) => node.nodeId === victimId)!;
       const led = before.filter((p) => p.leader === victimId).map((p) => p.partitionId);
+      const electionDone = ledger.fault(`leader kafka-${victimId} SIGKILLed until every partition has a new leader`);
       await victim.process.kill();
       const killedAt = ledger.sent;
       const survivors = cluster.alive().map((node) => node.broker);
@@ -97,6 +98,7 @@ describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, 
         const ps = await partitions(survivors);
         return ps.every((p) => p.leader !== victimId && p.leader >= 0 && !p.isr.includes(victimId)) ? ps : undefined;
       }, { timeoutMs: 60_000, intervalMs: 250 });
+      electionDone();
       await waitFor('200 more accepted events after the crash', () => ledger.count(202, killedAt) >= 200, { timeoutMs: 60_000 });
       stop = true;
       await load;
@@ -120,6 +122,7 @@ describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, 
         slowest_202_after_crash_ms: Math.max(0, ...acceptedAfter.map((a) => a.elapsedMs)).toFixed(0),
         leaders_after: after.map((p) => `p${p.partitionId}:${p.leader}[isr ${p.isr.join(',')}]`).join(' '),
       }));
+      reportTimeline('broker-failover', ledger);
 
       expect(ledger.deliveries.length).toBeLessThanOrEqual(MAX_EVENTS);
       // Every partition now lives on the two survivors, both in sync: acks=all can still be met.

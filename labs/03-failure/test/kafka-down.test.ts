@@ -12,7 +12,7 @@ import { waitFor } from '../../../infra/processes.js';
 import { TrackClient, type Delivery } from '../../../shared/retry.js';
 import { createTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
-import { checkScenario, eventProducerIsIdempotent, Ledger, markTopic, runLoad, summaryLine, type TopicMark } from '../src/chaos.js';
+import { checkScenario, eventProducerIsIdempotent, Ledger, markTopic, reportTimeline, runLoad, summaryLine, type TopicMark } from '../src/chaos.js';
 import { violations, type Tolerated } from '../src/checker.js';
 
 const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
@@ -112,6 +112,7 @@ async function finish(label: string, mark: TopicMark, ledger: Ledger, tolerated:
     producer: eventProducerIsIdempotent() ? 'idempotent' : 'non-idempotent',
     slowest_503_ms: slowest503.toFixed(0), publish_timeout_ms: PUBLISH_TIMEOUT_MS, ...extra,
   }));
+  reportTimeline(label, ledger);
   // 202 means stored; nothing stored that no client sent; each client's events in the order sent;
   // duplicates within the fault's bounds.
   expect(violations(verdict, tolerated)).toEqual([]);
@@ -128,6 +129,7 @@ describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () =>
     const ledger = new Ledger();
     await untilAccepted(ledger, 'down', '127.0.3.10');
     const proxy = await toxiproxy.get(kafkaProxyName);
+    const proxyBack = ledger.fault('proxy disabled');
     await proxy.update({ enabled: false, listen: proxy.listen, upstream: proxy.upstream });
 
     // It bites: every request gets a 503 (not a hang, not a 202) and the topic does not grow.
@@ -145,6 +147,7 @@ describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () =>
 
     // Recovery.
     await restoreProxy();
+    proxyBack();
     await load;
     await untilAccepted(ledger, 'down', '127.0.3.10');
     // Refused connections write nothing: no copy, and no event stored without its 202.
@@ -160,6 +163,7 @@ describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () =>
     // Downstream: produce requests reach the broker, its answers are swallowed (timeout 0: the
     // connection stays open). The API cannot tell "not written" from "written, ack lost".
     const TOXIC_TIMEOUT_MS = 0;
+    const toxicGone = ledger.fault('timeout toxic');
     await proxy.addToxic({ name: 'kafka-timeout', type: 'timeout', stream: 'downstream', toxicity: 1, attributes: { timeout: TOXIC_TIMEOUT_MS } });
 
     const probes = await probe(ledger, 'timeout', 3, '127.0.3.20');
@@ -171,6 +175,7 @@ describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () =>
     expect(ledger.count(202, from)).toBe(0);
 
     await restoreProxy();
+    toxicGone();
     await load;
     await untilAccepted(ledger, 'timeout', '127.0.3.20');
     await finish('kafka-down/timeout-toxic', mark, ledger, toleratedAfter(ledger), { toxic_timeout_ms: TOXIC_TIMEOUT_MS });
@@ -183,6 +188,7 @@ describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () =>
     const proxy = await toxiproxy.get(kafkaProxyName);
     const SLOW_MS = 3_000;
     const TOLERABLE_MS = 300;
+    const slowEnds = ledger.fault(`latency ${SLOW_MS} ms`);
     const toxic = await proxy.addToxic({ name: 'kafka-latency', type: 'latency', stream: 'downstream', toxicity: 1,
       attributes: { latency: SLOW_MS, jitter: 0 } });
 
@@ -195,12 +201,15 @@ describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () =>
 
     // Below it: slower, but accepted.
     await toxic.update({ ...toxic.toJson(), attributes: { latency: TOLERABLE_MS, jitter: 0 } });
+    slowEnds();
+    const tolerableEnds = ledger.fault(`latency ${TOLERABLE_MS} ms`);
     await load;
     await untilAccepted(ledger, 'latency', '127.0.3.30');
     const slowButOk = await probe(ledger, 'latency', 3, '127.0.3.30');
     expect(statuses(slowButOk)).toEqual([202, 202, 202]);
 
     await restoreProxy();
+    tolerableEnds();
     await untilAccepted(ledger, 'latency', '127.0.3.30');
     await finish('kafka-down/latency-toxic', mark, ledger, toleratedAfter(ledger), { slow_latency_ms: SLOW_MS, tolerable_latency_ms: TOLERABLE_MS });
   });

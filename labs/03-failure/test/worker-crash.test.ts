@@ -18,7 +18,8 @@ import { waitForStableGroup } from '../../../shared/testing/groups.js';
 import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
 import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
-import { checkScenario, Ledger, markTopic, runLoad, summaryLine } from '../src/chaos.js';
+import { checkScenario, Ledger, markTopic, reportTimeline, runLoad, summaryLine } from '../src/chaos.js';
+import { sampleLag } from '../src/lag-sampler.js';
 import { violations } from '../src/checker.js';
 
 const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
@@ -81,6 +82,7 @@ describe('scenario 3: a worker dies mid-processing', () => {
     const mark = await markTopic(brokers, topic);
     const ledger = new Ledger();
     const loading = load(ledger, 'kill', 400);
+    const lag = sampleLag(admin, groupId, topic, { now: () => ledger.now() });
     // A backlog first, so that each worker's first batch is long: killed after 30 events of it,
     // worker-1 has applied work it has not committed (with small batches the kill could land
     // right after a commit and prove nothing).
@@ -97,16 +99,19 @@ describe('scenario 3: a worker dies mid-processing', () => {
       return applied.filter((r) => r.offset >= (committedAt.get(r.partition) ?? -1)).length;
     };
     await waitFor('worker-1 mid-batch', () => processedBy('worker-1') >= 30, { timeoutMs: 60_000, intervalMs: 20 });
+    const killed = ledger.fault('worker-1 SIGKILLed');
     await workers.get('worker-1')!.process.kill();
     const uncommitted = await uncommittedBy('worker-1');
     await loading;
     await drain();
+    killed();
 
     const verdict = await checkScenario(brokers, mark, ledger, store);
     const duplicates = store.duplicatesSkipped();
     console.log(summaryLine('worker SIGKILL', ledger, verdict, {}, {
       processed_by_killed: processedBy('worker-1'), uncommitted_at_kill: uncommitted, consumed: store.processedCount(), duplicates_skipped: duplicates,
     }));
+    reportTimeline('worker-sigkill', ledger, await lag.stop());
     // Ingest untouched (nothing lost, stray, duplicated or reordered); every stored event applied
     // once: each user's login_count, event_count and last_seen exactly what its distinct events say.
     expect(violations(verdict)).toEqual([]);
@@ -124,8 +129,10 @@ describe('scenario 3: a worker dies mid-processing', () => {
     const mark = await markTopic(brokers, topic);
     const ledger = new Ledger();
     const loading = load(ledger, 'cut', 400);
+    const lag = sampleLag(admin, groupId, topic, { now: () => ledger.now() });
     await waitFor('worker-3 processing', () => processedBy('worker-3') >= 20, { timeoutMs: 60_000 });
 
+    const healedAt = ledger.fault('worker-3 cut off from Kafka');
     await setProxyEnabled(false);
     // The fault bites: the broker stops hearing worker-3 and gives its partition to worker-2.
     const cutGroup = await waitForStableGroup(admin, groupId, topic, 1, 60_000);
@@ -135,6 +142,7 @@ describe('scenario 3: a worker dies mid-processing', () => {
     await drain();
 
     await setProxyEnabled(true);
+    healedAt();
     const healed = await waitForStableGroup(admin, groupId, topic, 2, 90_000);
     expect(healed.members.map((m) => m.clientId)).toEqual(['worker-2', 'worker-3']);
 
@@ -142,6 +150,7 @@ describe('scenario 3: a worker dies mid-processing', () => {
     console.log(summaryLine('worker network cut', ledger, verdict, {}, {
       consumed: store.processedCount(), processed_by_cut_worker: byCutWorker, duplicates_skipped: store.duplicatesSkipped() - duplicatesBefore,
     }));
+    reportTimeline('worker-network-cut', ledger, await lag.stop());
     expect(violations(verdict)).toEqual([]);
     expect(verdict.counts.applied).toBe(verdict.counts.distinct);
   });
