@@ -12,7 +12,8 @@ import { waitFor } from '../../../infra/processes.js';
 import { TrackClient, type Delivery } from '../../../shared/retry.js';
 import { createTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
-import { checkStored, Ledger, runLoad, summaryLine } from '../src/chaos.js';
+import { checkScenario, eventProducerIsIdempotent, Ledger, markTopic, reportTimeline, runLoad, summaryLine, type TopicMark } from '../src/chaos.js';
+import { violations, type Tolerated } from '../src/checker.js';
 
 const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
 const PUBLISH_TIMEOUT_MS = 1_500;
@@ -47,7 +48,8 @@ afterAll(async () => {
 });
 
 let eventNo = 0;
-const event = (label: string) => ({ user_id: `${label}_user_${eventNo % 7}`, event_type: 'page_view', properties: { n: eventNo++ } });
+/** Each retrying client writes to its own user, so the checker can compare its events' order. */
+const event = (label: string, user = 'probe') => ({ user_id: `${label}_user_${user}`, event_type: 'page_view', properties: { n: eventNo++ } });
 
 /** Single attempts, one after the other: what the API answers right now. */
 async function probe(ledger: Ledger, label: string, count: number, address: string): Promise<Delivery[]> {
@@ -59,7 +61,7 @@ async function probe(ledger: Ledger, label: string, count: number, address: stri
   } finally {
     client.close();
   }
-  ledger.deliveries.push(...out);
+  for (const d of out) ledger.record(d, address);
   return out;
 }
 const statuses = (ds: Delivery[]) => ds.map((d) => d.status ?? d.attempts.at(-1)?.error);
@@ -78,37 +80,56 @@ function retryingLoad(ledger: Ledger, label: string, events: number, firstAddres
     ratePerClient: 4,
     maxEvents: events,
     localAddress: (c) => `127.0.3.${firstAddress + c}`,
-    event: () => event(label),
+    event: (_, c) => event(label, `c${c}`),
     // 503s come with Retry-After: 1; up to 15 attempts covers ~15-30 s of outage.
     clientOptions: { maxAttempts: 15, baseDelayMs: 250, maxDelayMs: 2_000, timeoutMs: PUBLISH_TIMEOUT_MS + ANSWER_SLACK_MS },
   });
 }
 
-/** Settles (backlogged sends reach the topic), checks the topic against the ledger, prints and asserts the summary. */
-async function finish(label: string, ledger: Ledger, extra: Record<string, string | number> = {}) {
+/**
+ * What a fault tolerates. A 503 from a publish timeout does not mean "not written": the write may
+ * land later, and the client's retry stores a second copy, so retry duplicates are bounded by the
+ * events that got a 503. Copies beyond the client's attempts come from the producer re-sending a
+ * request whose answer it never got: none when the producer is idempotent (the broker drops the
+ * re-sent batch by its sequence number); without idempotence, at most one per event caught by the fault.
+ */
+function toleratedAfter(ledger: Ledger): Tolerated {
+  const hit503 = ledger.deliveries.filter((d) => d.attempts.some((a) => a.status === 503)).length;
+  return { 'duplicated-by-retry': hit503, 'duplicated-server-side': eventProducerIsIdempotent() ? 0 : hit503 };
+}
+
+/** Settles (backlogged sends reach the topic), judges the topic range against the ledger, prints and asserts the summary. */
+async function finish(label: string, mark: TopicMark, ledger: Ledger, tolerated: Tolerated, extra: Record<string, string | number> = {}) {
   await waitFor('the topic to stop growing', async () => {
     const a = await topicMessageCount(brokers, topic);
     await new Promise((r) => setTimeout(r, 1_000));
     return a === (await topicMessageCount(brokers, topic));
   }, { timeoutMs: 30_000, intervalMs: 0 });
-  const check = await checkStored(brokers, topic, ledger);
+  const verdict = await checkScenario(brokers, mark, ledger);
   const answered503 = ledger.attempts.filter((a) => a.status === 503);
   const slowest503 = Math.max(0, ...answered503.map((a) => a.elapsedMs));
-  console.log(summaryLine(label, ledger, check, { slowest_503_ms: slowest503.toFixed(0), publish_timeout_ms: PUBLISH_TIMEOUT_MS, ...extra }));
-  // 202 means stored: nothing a client was told is delivered is missing from Kafka.
-  expect(check.lost).toEqual([]);
+  console.log(summaryLine(label, ledger, verdict, tolerated, {
+    producer: eventProducerIsIdempotent() ? 'idempotent' : 'non-idempotent',
+    slowest_503_ms: slowest503.toFixed(0), publish_timeout_ms: PUBLISH_TIMEOUT_MS, ...extra,
+  }));
+  reportTimeline(label, ledger);
+  // 202 means stored; nothing stored that no client sent; each client's events in the order sent;
+  // duplicates within the fault's bounds.
+  expect(violations(verdict, tolerated)).toEqual([]);
   // The fault never produced a 5xx other than 503, nor a hang (a client-side timeout).
   expect(Object.keys(ledger.tally()).filter((k) => !['202', '503'].includes(k))).toEqual([]);
   // Every event got its 202 in the end: the clients' retries outlasted the fault.
   expect(ledger.deliveries.filter((d) => !d.delivered && d.attempts.length > 1).map((d) => d.gaveUp)).toEqual([]);
-  return check;
+  return verdict;
 }
 
 describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () => {
   it('proxy disabled ("down"): 503s and nothing written while down, then every event delivered', async () => {
+    const mark = await markTopic(brokers, topic);
     const ledger = new Ledger();
     await untilAccepted(ledger, 'down', '127.0.3.10');
     const proxy = await toxiproxy.get(kafkaProxyName);
+    const proxyBack = ledger.fault('proxy disabled');
     await proxy.update({ enabled: false, listen: proxy.listen, upstream: proxy.upstream });
 
     // It bites: every request gets a 503 (not a hang, not a 202) and the topic does not grow.
@@ -126,19 +147,23 @@ describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () =>
 
     // Recovery.
     await restoreProxy();
+    proxyBack();
     await load;
     await untilAccepted(ledger, 'down', '127.0.3.10');
-    const check = await finish('kafka-down/proxy-disabled', ledger);
-    expect(check.storedWithout202).toBe(0); // nothing got through while the proxy was off
+    // Refused connections write nothing: no copy, and no event stored without its 202.
+    const verdict = await finish('kafka-down/proxy-disabled', mark, ledger, {});
+    expect(verdict.counts.storedUnacked).toBe(0);
   });
 
   it('timeout toxic (answers swallowed): 503s, possibly written anyway, then every event delivered', async () => {
+    const mark = await markTopic(brokers, topic);
     const ledger = new Ledger();
     await untilAccepted(ledger, 'timeout', '127.0.3.20');
     const proxy = await toxiproxy.get(kafkaProxyName);
     // Downstream: produce requests reach the broker, its answers are swallowed (timeout 0: the
     // connection stays open). The API cannot tell "not written" from "written, ack lost".
     const TOXIC_TIMEOUT_MS = 0;
+    const toxicGone = ledger.fault('timeout toxic');
     await proxy.addToxic({ name: 'kafka-timeout', type: 'timeout', stream: 'downstream', toxicity: 1, attributes: { timeout: TOXIC_TIMEOUT_MS } });
 
     const probes = await probe(ledger, 'timeout', 3, '127.0.3.20');
@@ -150,17 +175,20 @@ describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () =>
     expect(ledger.count(202, from)).toBe(0);
 
     await restoreProxy();
+    toxicGone();
     await load;
     await untilAccepted(ledger, 'timeout', '127.0.3.20');
-    await finish('kafka-down/timeout-toxic', ledger, { toxic_timeout_ms: TOXIC_TIMEOUT_MS });
+    await finish('kafka-down/timeout-toxic', mark, ledger, toleratedAfter(ledger), { toxic_timeout_ms: TOXIC_TIMEOUT_MS });
   });
 
   it('latency toxic above, then below PUBLISH_TIMEOUT_MS: 503s, then 202s, then every event delivered', async () => {
+    const mark = await markTopic(brokers, topic);
     const ledger = new Ledger();
     await untilAccepted(ledger, 'latency', '127.0.3.30');
     const proxy = await toxiproxy.get(kafkaProxyName);
     const SLOW_MS = 3_000;
     const TOLERABLE_MS = 300;
+    const slowEnds = ledger.fault(`latency ${SLOW_MS} ms`);
     const toxic = await proxy.addToxic({ name: 'kafka-latency', type: 'latency', stream: 'downstream', toxicity: 1,
       attributes: { latency: SLOW_MS, jitter: 0 } });
 
@@ -173,13 +201,16 @@ describe('scenario 2: Kafka becomes unreachable from the API (Toxiproxy)', () =>
 
     // Below it: slower, but accepted.
     await toxic.update({ ...toxic.toJson(), attributes: { latency: TOLERABLE_MS, jitter: 0 } });
+    slowEnds();
+    const tolerableEnds = ledger.fault(`latency ${TOLERABLE_MS} ms`);
     await load;
     await untilAccepted(ledger, 'latency', '127.0.3.30');
     const slowButOk = await probe(ledger, 'latency', 3, '127.0.3.30');
     expect(statuses(slowButOk)).toEqual([202, 202, 202]);
 
     await restoreProxy();
+    tolerableEnds();
     await untilAccepted(ledger, 'latency', '127.0.3.30');
-    await finish('kafka-down/latency-toxic', ledger, { slow_latency_ms: SLOW_MS, tolerable_latency_ms: TOLERABLE_MS });
+    await finish('kafka-down/latency-toxic', mark, ledger, toleratedAfter(ledger), { slow_latency_ms: SLOW_MS, tolerable_latency_ms: TOLERABLE_MS });
   });
 });
