@@ -30,9 +30,18 @@ export async function ensureStreamsTopics(kafka: Kafka, s: StreamsSettings, inpu
 
 async function createIgnoringRace(admin: ReturnType<Kafka['admin']>, topics: Parameters<ReturnType<Kafka['admin']>['createTopics']>[0]['topics']) {
   try {
-    await admin.createTopics({ topics, waitForLeaders: true });
+    await admin.createTopics({ topics, waitForLeaders: false });
   } catch (error) {
     // Another processor created them first.
     if (!String(error).includes('already exists')) throw error;
+  }
+  // kafkajs' waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION while the metadata spreads: poll instead.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ready = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) })
+      .then((m) => m.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)), () => false);
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.topic).join(', ')} have no leaders after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
