@@ -10,6 +10,8 @@ import { createEventProducer } from '../../../shared/kafka.js';
 import { type StreamsSettings } from './settings.js';
 import { PartitionTask, type TaskContext } from './task.js';
 
+const PROCESS_SLICE = 500;
+
 export class StreamProcessor {
   readonly consumer: Consumer;
   private readonly tasks = new Map<number, PartitionTask>();
@@ -66,7 +68,7 @@ export class StreamProcessor {
     this.timer = setInterval(() => void this.serial(() => this.commitDue()), tick);
   }
 
-  private async onBatch({ batch, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     if (isStale() || batch.isEmpty()) return;
     const { partition } = batch;
     let task = this.tasks.get(partition);
@@ -85,7 +87,12 @@ export class StreamProcessor {
     const from = task.position ?? 0;
     const messages = batch.messages.filter((m) => Number(m.offset) >= from);
     try {
-      await task.process(messages);
+      // Slices, with a heartbeat between them: a 1 MB fetch holds thousands of events, and the
+      // group would evict a member that stays silent past the session timeout.
+      for (let i = 0; i < messages.length; i += PROCESS_SLICE) {
+        await task.process(messages.slice(i, i + PROCESS_SLICE));
+        await heartbeat();
+      }
       await task.commitIfDue();
     } catch (error) {
       this.log.warn({ partition, err: String(error) }, 'task failed; it reopens from the changelog');

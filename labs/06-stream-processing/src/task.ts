@@ -18,6 +18,8 @@ import type { Output, OutputKind } from './outputs.js';
 import { PartitionState } from './partition-state.js';
 import { changelogTopicOf, transactionalIdOf, type StreamsSettings } from './settings.js';
 
+const SEND_CHUNK = 1_000;
+
 export interface TaskContext {
   kafka: Kafka;
   settings: StreamsSettings;
@@ -71,16 +73,24 @@ export class PartitionTask {
     return { hourly: s.HOURLY_TOPIC, activity: s.ACTIVITY_TOPIC, logins: s.LOGINS_TOPIC, late: s.LATE_TOPIC }[kind];
   }
 
+  /**
+   * Sends in requests of at most SEND_CHUNK records per topic: one input batch can hold thousands
+   * of events, each with 15 activity windows, far beyond the broker's 1 MB message.max.bytes.
+   */
   private async send(topicMessages: { topic: string; messages: Message[] }[]): Promise<void> {
-    if (topicMessages.length === 0) return;
-    if (this.producer) {
-      if (!this.transaction) {
-        this.transaction = await this.producer.transaction();
-        this.openedAt = Date.now();
+    for (const { topic, messages } of topicMessages) {
+      for (let i = 0; i < messages.length; i += SEND_CHUNK) {
+        const chunk = [{ topic, messages: messages.slice(i, i + SEND_CHUNK) }];
+        if (this.producer) {
+          if (!this.transaction) {
+            this.transaction = await this.producer.transaction();
+            this.openedAt = Date.now();
+          }
+          await this.transaction.sendBatch({ topicMessages: chunk, acks: -1 });
+        } else {
+          await this.ctx.plainProducer!.sendBatch({ topicMessages: chunk, acks: -1 });
+        }
       }
-      await this.transaction.sendBatch({ topicMessages, acks: -1 });
-    } else {
-      await this.ctx.plainProducer!.sendBatch({ topicMessages, acks: -1 });
     }
   }
 
