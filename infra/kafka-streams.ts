@@ -7,8 +7,9 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { log4jProperties } from './kafka.js';
 import { cacheDir, versions } from './paths.js';
 import { launch, type ManagedProcess } from './processes.js';
 
@@ -55,6 +56,9 @@ export async function compileStreamsApp(javaFile: string): Promise<string> {
 /** Starts a compiled Kafka Streams app; its settings come from `env`, its output goes to `logFile`. */
 export function startStreamsApp(opts: { name: string; classes: string; mainClass: string; env: NodeJS.ProcessEnv; logFile: string; heapMb?: number }): ManagedProcess {
   const heap = opts.heapMb ?? 256;
-  return launch(opts.name, 'java', [`-Xms64m`, `-Xmx${heap}m`, '-XX:+UseSerialGC', '-Dlog4j.configuration=',
+  const log4jFile = join(dirname(opts.logFile), `${opts.name}-log4j.properties`);
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  writeFileSync(log4jFile, log4jProperties);
+  return launch(opts.name, 'java', [`-Xms64m`, `-Xmx${heap}m`, '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4jFile}`,
     '-cp', `${opts.classes}:${join(kafkaStreamsLibs, '*')}`, opts.mainClass], { env: opts.env, logFile: opts.logFile });
 }

@@ -95,7 +95,10 @@ export class PartitionState {
       } });
     }
 
-    if (closed > closedBefore) outputs.push(...this.closeHourly(closed), ...this.closeActivity(closedBefore, closed));
+    // Every window ends on a minute boundary: nothing closes until the close line crosses one.
+    if (Math.floor(closed / MINUTE_MS) > Math.floor(closedBefore / MINUTE_MS)) {
+      outputs.push(...this.closeHourly(closed), ...this.closeActivity(closedBefore, closed));
+    }
     this.meta.position = offset + 1;
     return outputs;
   }

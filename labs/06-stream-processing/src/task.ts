@@ -112,7 +112,9 @@ export class PartitionTask {
     const byTopic = new Map<string, Message[]>();
     for (const o of outputs) {
       const topic = this.topicOf(o.kind);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: o.key, value: JSON.stringify(o.value) }]);
+      const list = byTopic.get(topic) ?? [];
+      list.push({ key: o.key, value: JSON.stringify(o.value) });
+      byTopic.set(topic, list);
     }
     this.pendingChangelog = true;
     if (this.producer && !this.transaction) {

@@ -66,12 +66,16 @@ public class HourlyCounts {
     }
   }
 
+  static TreeMap<String, Long> readCounts(String aggregate) throws Exception {
+    TreeMap<String, Long> counts = new TreeMap<>();
+    JSON.readTree(aggregate).fields().forEachRemaining(f -> counts.put(f.getKey(), f.getValue().asLong()));
+    return counts;
+  }
+
   static String addEvent(String aggregate, String eventJson) {
     try {
-      @SuppressWarnings("unchecked")
-      TreeMap<String, Long> counts = JSON.readValue(aggregate, TreeMap.class);
-      String type = JSON.readTree(eventJson).get("event_type").asText();
-      counts.merge(type, 1L, (a, b) -> ((Number) a).longValue() + b);
+      TreeMap<String, Long> counts = readCounts(aggregate);
+      counts.merge(JSON.readTree(eventJson).get("event_type").asText(), 1L, Long::sum);
       return JSON.writeValueAsString(counts);
     } catch (Exception e) {
       throw new RuntimeException(e);
@@ -79,17 +83,16 @@ public class HourlyCounts {
   }
 
   /** The TypeScript processor's record shape: {user_id, window_start, window_end, counts, total}. */
-  @SuppressWarnings("unchecked")
   static String render(Windowed<String> window, String aggregate) {
     try {
-      TreeMap<String, Number> counts = JSON.readValue(aggregate, TreeMap.class);
+      TreeMap<String, Long> counts = readCounts(aggregate);
       ObjectNode out = JSON.createObjectNode();
       out.put("user_id", window.key());
       out.put("window_start", ISO_MS.format(Instant.ofEpochMilli(window.window().start())));
       out.put("window_end", ISO_MS.format(Instant.ofEpochMilli(window.window().end())));
       ObjectNode c = out.putObject("counts");
       long total = 0;
-      for (Map.Entry<String, Number> entry : counts.entrySet()) {
+      for (Map.Entry<String, Long> entry : counts.entrySet()) {
         c.put(entry.getKey(), entry.getValue().longValue());
         total += entry.getValue().longValue();
       }
@@ -109,6 +112,8 @@ public class HourlyCounts {
     props.put(StreamsConfig.STATE_DIR_CONFIG, env("STATE_DIR", System.getProperty("java.io.tmpdir") + "/crm-kafka-streams"));
     props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
     props.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, EventTimeExtractor.class);
+    // The record cache (10 MB by default) holds aggregate updates until a commit; 0 forwards each one.
+    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, Long.parseLong(env("STATESTORE_CACHE_MAX_BYTES", "10485760")));
     long graceMs = Long.parseLong(env("GRACE_MS", "600000"));
 
     StreamsBuilder builder = new StreamsBuilder();
@@ -133,6 +138,10 @@ public class HourlyCounts {
       streams.close(Duration.ofSeconds(20));
       stopped.countDown();
     }));
+    streams.setUncaughtExceptionHandler(error -> {
+      error.printStackTrace();
+      return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    });
     streams.setStateListener((now, before) -> System.out.println("{\"msg\":\"state\",\"state\":\"" + now + "\"}"));
     streams.start();
     stopped.await();
