@@ -10,23 +10,26 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { log4jProperties } from './kafka.js';
-import { cacheDir, versions } from './paths.js';
+import { cacheDir, repoRoot, versions } from './paths.js';
 import { launch, type ManagedProcess } from './processes.js';
 
 const exec = promisify(execFile);
 
 export const kafkaStreamsLibs = join(cacheDir, `kafka-streams-${versions.KAFKA_VERSION}`, 'libs');
 
-/** The pom infra/install.sh (and this module, when they are missing) fetches the jars with. */
-export function kafkaStreamsPom(pomTemplate: string): string {
-  return readFileSync(pomTemplate, 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!);
+/** The pom infra/install.sh (and this module, when the jars are missing) fetches the jars with. */
+const pomTemplate = join(repoRoot, 'infra', 'kafka-streams-pom.xml');
+
+function kafkaStreamsPom(): string {
+  // Trimmed: install.sh writes the marker from `$(sed …)`, which drops the trailing newline.
+  return readFileSync(pomTemplate, 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!).trim();
 }
 
-/** Copies kafka-streams and its runtime dependencies into the cache, once per pom. */
-export async function ensureKafkaStreamsJars(pomTemplate: string): Promise<string> {
-  const pom = kafkaStreamsPom(pomTemplate);
+/** Copies kafka-streams and its runtime dependencies into the cache, once per pom (install.sh does the same). */
+export async function ensureKafkaStreamsJars(): Promise<string> {
+  const pom = kafkaStreamsPom();
   const marker = join(kafkaStreamsLibs, '.complete');
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === pom) return kafkaStreamsLibs;
+  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === pom) return kafkaStreamsLibs;
   const work = mkdtempSync(join(tmpdir(), 'kafka-streams-pom-'));
   writeFileSync(join(work, 'pom.xml'), pom);
   rmSync(kafkaStreamsLibs, { recursive: true, force: true });

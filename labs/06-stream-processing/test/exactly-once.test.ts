@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sleep, type ManagedProcess } from '../../../infra/processes.js';
+import { sleep, waitFor, type ManagedProcess } from '../../../infra/processes.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { anomaliesOf, judge } from './judge.js';
 import {
@@ -52,7 +52,6 @@ describe('exactly-once windows and counts', () => {
       const proc = startProcessor(`kill-${k}`, brokers, s.env, logDir);
       processes.push(proc);
       // Killed only once this incarnation has committed something, a random moment later: mid-transaction.
-      const { waitFor } = await import('../../../infra/processes.js');
       await waitFor(`kill-${k} to commit`, async () => (await committedTotal(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC)) > before,
         { timeoutMs: 60_000, intervalMs: 100 });
       await sleep(100 + Math.floor(Math.random() * 400));
