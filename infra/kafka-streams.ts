@@ -1,0 +1,67 @@
+/**
+ * Kafka Streams apps as native processes, like the broker: the kafka-streams jars of the broker's
+ * version from Maven Central (cached in ~/.cache/crm-event-lab), a lab's Java source compiled
+ * with javac (cached by source hash), and `java` started with the same launcher as the broker.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { log4jProperties } from './kafka.js';
+import { cacheDir, repoRoot, versions } from './paths.js';
+import { launch, type ManagedProcess } from './processes.js';
+
+const exec = promisify(execFile);
+
+export const kafkaStreamsLibs = join(cacheDir, `kafka-streams-${versions.KAFKA_VERSION}`, 'libs');
+
+/** The pom infra/install.sh (and this module, when the jars are missing) fetches the jars with. */
+const pomTemplate = join(repoRoot, 'infra', 'kafka-streams-pom.xml');
+
+function kafkaStreamsPom(): string {
+  // Trimmed: install.sh writes the marker from `$(sed …)`, which drops the trailing newline.
+  return readFileSync(pomTemplate, 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!).trim();
+}
+
+/** Copies kafka-streams and its runtime dependencies into the cache, once per pom (install.sh does the same). */
+export async function ensureKafkaStreamsJars(): Promise<string> {
+  const pom = kafkaStreamsPom();
+  const marker = join(kafkaStreamsLibs, '.complete');
+  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === pom) return kafkaStreamsLibs;
+  const work = mkdtempSync(join(tmpdir(), 'kafka-streams-pom-'));
+  writeFileSync(join(work, 'pom.xml'), pom);
+  rmSync(kafkaStreamsLibs, { recursive: true, force: true });
+  mkdirSync(kafkaStreamsLibs, { recursive: true });
+  await exec('mvn', ['-q', '-B', '-f', join(work, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime',
+    `-DoutputDirectory=${kafkaStreamsLibs}`], { maxBuffer: 16 * 1024 * 1024 });
+  rmSync(work, { recursive: true, force: true });
+  writeFileSync(marker, pom);
+  return kafkaStreamsLibs;
+}
+
+/** Compiles one Java source file against the Kafka Streams jars; returns the class folder (reused while the source is unchanged). */
+export async function compileStreamsApp(javaFile: string): Promise<string> {
+  const source = readFileSync(javaFile);
+  const hash = createHash('sha256').update(source).update(versions.KAFKA_VERSION!).digest('hex').slice(0, 16);
+  const classes = join(cacheDir, 'kafka-streams-apps', `${basename(javaFile, '.java')}-${hash}`);
+  if (existsSync(join(classes, '.complete'))) return classes;
+  if (!existsSync(join(kafkaStreamsLibs, '.complete'))) {
+    throw new Error(`Kafka Streams jars missing in ${kafkaStreamsLibs}: run infra/install.sh`);
+  }
+  mkdirSync(classes, { recursive: true });
+  await exec('javac', ['-nowarn', '-cp', join(kafkaStreamsLibs, '*'), '-d', classes, javaFile]);
+  writeFileSync(join(classes, '.complete'), hash);
+  return classes;
+}
+
+/** Starts a compiled Kafka Streams app; its settings come from `env`, its output goes to `logFile`. */
+export function startStreamsApp(opts: { name: string; classes: string; mainClass: string; env: NodeJS.ProcessEnv; logFile: string; heapMb?: number }): ManagedProcess {
+  const heap = opts.heapMb ?? 256;
+  const log4jFile = join(dirname(opts.logFile), `${opts.name}-log4j.properties`);
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  writeFileSync(log4jFile, log4jProperties);
+  return launch(opts.name, 'java', [`-Xms64m`, `-Xmx${heap}m`, '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4jFile}`,
+    '-cp', `${opts.classes}:${join(kafkaStreamsLibs, '*')}`, opts.mainClass], { env: opts.env, logFile: opts.logFile });
+}

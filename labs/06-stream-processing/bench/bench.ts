@@ -1,0 +1,159 @@
+/**
+ * `npm run bench:streams`: what a transaction costs the TypeScript processor. On its own broker
+ * (free ports), for each configuration:
+ *   - throughput: a backlog of generated events, from start to the group committing its end;
+ *   - latency: events appended at a steady rate, from the producer's send to the login record
+ *     becoming visible to a read_committed reader (one login output per login event).
+ * Configurations: transactions off (at-least-once) and on, with commit intervals of 100 ms and 1 s.
+ */
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKafka } from '../../../infra/kafka.js';
+import { compileStreamsApp, ensureKafkaStreamsJars, startStreamsApp } from '../../../infra/kafka-streams.js';
+import { repoRoot } from '../../../infra/paths.js';
+import { sleep } from '../../../infra/processes.js';
+import { createEventProducer, createKafka } from '../../../shared/kafka.js';
+import type { EnrichedEvent } from '../../../shared/schema.js';
+import { StreamProcessor } from '../src/processor.js';
+import { StreamsEnv } from '../src/settings.js';
+import { ensureStreamsTopics } from '../src/topics.js';
+import { committedTotal, uniqueSettings, produceAll } from '../test/harness.js';
+import { generateWorkload } from '../test/workload.js';
+
+const PARTITIONS = 4;
+const BACKLOG_USERS = Number(process.env.BENCH_USERS ?? 200);
+const LATENCY_RATE = Number(process.env.BENCH_RATE ?? 200);
+const LATENCY_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const configs = [
+  { name: 'at-least-once, commit 100 ms', EXACTLY_ONCE: 'false', COMMIT_INTERVAL_MS: '100' },
+  { name: 'exactly-once, commit 100 ms', EXACTLY_ONCE: 'true', COMMIT_INTERVAL_MS: '100' },
+  { name: 'exactly-once, commit 1000 ms', EXACTLY_ONCE: 'true', COMMIT_INTERVAL_MS: '1000' },
+];
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const log = pino({ level: 'warn' });
+
+const broker = await startKafka({ defaultPartitions: PARTITIONS });
+const { brokers } = broker;
+const kafka = createKafka(brokers, 'lab06-bench');
+const admin = kafka.admin();
+await admin.connect();
+
+/**
+ * Events/s while draining a backlog, timed from the group's first commit to its last (so a JVM's
+ * or tsx's start-up is not counted): (events after the first commit) / (time between them).
+ */
+async function drainRate(groupId: string, topic: string, total: number) {
+  let first: { at: number; committed: number } | undefined;
+  for (;;) {
+    const committed = await committedTotal(admin, groupId, topic);
+    const at = performance.now();
+    if (!first && committed > 0) first = { at, committed };
+    if (committed >= total) {
+      const seconds = (at - first!.at) / 1000;
+      return { events: total, seconds, perSecond: (total - first!.committed) / seconds };
+    }
+    await sleep(100);
+  }
+}
+
+async function backlog(env: Record<string, string>) {
+  const s = uniqueSettings('bench-tp', env);
+  await ensureStreamsTopics(kafka, s, PARTITIONS);
+  const { events } = generateWorkload({ users: BACKLOG_USERS, hours: 4, eventsPerUserHour: 25, partitions: PARTITIONS, graceMs: s.GRACE_MS });
+  await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events);
+  return { s, total: events.length };
+}
+
+async function throughput(env: Record<string, string>) {
+  const { s, total } = await backlog(env);
+  const processor = new StreamProcessor(createKafka(brokers, 'bench-processor'), StreamsEnv.parse(s.env), log);
+  await processor.start();
+  const result = await drainRate(s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC, total);
+  await processor.stop();
+  return result;
+}
+
+/** The same backlog through the Kafka Streams hourly topology (hourly counts only: less work than the TypeScript processor's three outputs). */
+async function kafkaStreamsThroughput(guarantee: string, cacheBytes: string) {
+  const { s, total } = await backlog({});
+  const javaDir = join(repoRoot, 'labs', '06-stream-processing', 'streams-java');
+  await ensureKafkaStreamsJars();
+  const classes = await compileStreamsApp(join(javaDir, 'src', 'HourlyCounts.java'));
+  const dir = mkdtempSync(join(tmpdir(), 'bench-kafka-streams-'));
+  const app = startStreamsApp({ name: 'kafka-streams', classes, mainClass: 'HourlyCounts', logFile: join(dir, 'kafka-streams.log'), env: {
+    KAFKA_BROKERS: brokers.join(','), STREAMS_APP_ID: s.STREAMS_APP_ID, STREAMS_INPUT_TOPIC: s.STREAMS_INPUT_TOPIC, HOURLY_TOPIC: s.HOURLY_TOPIC,
+    PROCESSING_GUARANTEE: guarantee, COMMIT_INTERVAL_MS: '100', STATESTORE_CACHE_MAX_BYTES: cacheBytes, STATE_DIR: join(dir, 'state'),
+  } });
+  try {
+    return await drainRate(s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC, total);
+  } finally {
+    await app.stop();
+  }
+}
+
+async function latency(env: Record<string, string>) {
+  const s = uniqueSettings('bench-lat', env);
+  await ensureStreamsTopics(kafka, s, PARTITIONS);
+  const processor = new StreamProcessor(createKafka(brokers, 'bench-processor'), StreamsEnv.parse(s.env), log);
+  await processor.start();
+  const appendedAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const reader = kafka.consumer({ groupId: `${s.STREAMS_APP_ID}-reader`, readUncommitted: false, maxWaitTimeInMs: 20 });
+  await reader.connect();
+  await reader.subscribe({ topic: s.LOGINS_TOPIC, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      const { event_id } = JSON.parse(message.value!.toString()) as { event_id: string };
+      const at = appendedAt.get(event_id);
+      if (at !== undefined) latencies.push(performance.now() - at);
+    },
+  });
+  const producer = createEventProducer(kafka);
+  await producer.connect();
+  const tickMs = 50;
+  const perTick = Math.max(1, Math.round((LATENCY_RATE * tickMs) / 1000));
+  let sent = 0;
+  const deadline = performance.now() + LATENCY_SECONDS * 1000;
+  while (performance.now() < deadline) {
+    const tickStart = performance.now();
+    const events: EnrichedEvent[] = Array.from({ length: perTick }, (_, i) => ({
+      user_id: `user-${(sent + i) % 100}`, event_type: 'login', properties: {}, event_id: randomUUID(),
+      server_timestamp: new Date().toISOString(), client_ip: '127.0.0.1',
+    }));
+    // Timed from the send: without transactions an output can be read before the producer's ack returns.
+    const sending = performance.now();
+    for (const e of events) appendedAt.set(e.event_id, sending);
+    await producer.send({ topic: s.STREAMS_INPUT_TOPIC, acks: -1, messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
+    sent += events.length;
+    await sleep(Math.max(0, tickMs - (performance.now() - tickStart)));
+  }
+  const waitUntil = performance.now() + 30_000;
+  while (latencies.length < sent && performance.now() < waitUntil) await sleep(50);
+  await producer.disconnect();
+  await reader.disconnect();
+  await processor.stop();
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { sent, seen: latencies.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
+}
+
+console.log(`lab 06 stream processor, ${PARTITIONS} partitions, one broker on this machine`);
+try {
+  for (const c of configs) {
+    const { name, ...env } = c;
+    const tp = await throughput(env);
+    const lat = await latency(env);
+    console.log(`  ${name.padEnd(30)} throughput ${Math.round(tp.perSecond)} events/s (${tp.events} events);`
+      + ` latency append→read_committed p50 ${lat.p50.toFixed(0)} ms, p99 ${lat.p99.toFixed(0)} ms (${lat.seen}/${lat.sent} at ${LATENCY_RATE}/s)`);
+  }
+  for (const [guarantee, cache] of [['at_least_once', '0'], ['exactly_once_v2', '0'], ['exactly_once_v2', '10485760']] as const) {
+    const tp = await kafkaStreamsThroughput(guarantee, cache);
+    console.log(`  Kafka Streams ${guarantee}, commit 100 ms, cache ${cache} B: throughput ${Math.round(tp.perSecond)} events/s (${tp.events} events, hourly topology only)`);
+  }
+} finally {
+  await admin.disconnect();
+  await broker.process.stop();
+}

@@ -1,0 +1,126 @@
+/** What lab 06's broker tests share: unique topics, processor processes, readers by isolation level. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Admin, Kafka } from 'kafkajs';
+import { repoRoot } from '../../../infra/paths.js';
+import { launch, waitFor, type ManagedProcess } from '../../../infra/processes.js';
+import { createEventProducer, createKafka } from '../../../shared/kafka.js';
+import type { EnrichedEvent } from '../../../shared/schema.js';
+import { uniqueTopic } from '../../../shared/testing/kafka.js';
+import { StreamsEnv, type StreamsSettings } from '../src/settings.js';
+import { ensureStreamsTopics } from '../src/topics.js';
+import type { Observed } from './judge.js';
+
+const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+const mainFile = join(repoRoot, 'labs', '06-stream-processing', 'src', 'main.ts');
+
+/** Settings with topic names and an app id no other test uses. */
+export function uniqueSettings(prefix: string, overrides: Record<string, string> = {}): StreamsSettings & { env: Record<string, string> } {
+  const id = uniqueTopic(prefix);
+  const env = {
+    STREAMS_APP_ID: `${id}-app`, STREAMS_INPUT_TOPIC: `${id}-events`, HOURLY_TOPIC: `${id}-hourly`,
+    ACTIVITY_TOPIC: `${id}-activity`, LOGINS_TOPIC: `${id}-logins`, LATE_TOPIC: `${id}-late`, ...overrides,
+  };
+  return { ...StreamsEnv.parse(env), env };
+}
+
+export async function createStreamsTopics(brokers: string[], s: StreamsSettings, partitions: number): Promise<void> {
+  await ensureStreamsTopics(createKafka(brokers, 'lab06-test'), s, partitions);
+}
+
+export function startProcessor(id: string, brokers: string[], env: Record<string, string>, logDir: string): ManagedProcess {
+  return launch(id, tsxBin, [mainFile], {
+    cwd: repoRoot,
+    logFile: join(logDir, `${id}.log`),
+    env: { ...env, PROCESSOR_ID: id, KAFKA_BROKERS: brokers.join(','), LOG_LEVEL: 'info', KAFKAJS_LOG_LEVEL: 'warn' },
+  });
+}
+
+export const logDirFor = (name: string) => mkdtempSync(join(tmpdir(), `${name}-`));
+
+/** The processor's structured log lines with this message. */
+export function logLines(proc: ManagedProcess, msg: string): Record<string, any>[] {
+  return readFileSync(proc.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, any>).filter((l) => l.msg === msg);
+}
+
+export async function produceAll(kafka: Kafka, topic: string, events: EnrichedEvent[]): Promise<void> {
+  const producer = createEventProducer(kafka);
+  await producer.connect();
+  try {
+    for (let i = 0; i < events.length; i += 500) {
+      await producer.send({ topic, acks: -1, messages: events.slice(i, i + 500).map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Sum over partitions of the offsets the group committed (with its transactions). */
+export async function committedTotal(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+/** Waits until the group has committed the end of every input partition: all its outputs are then committed. */
+export async function waitCaughtUp(admin: Admin, groupId: string, topic: string, timeoutMs = 120_000): Promise<void> {
+  await waitFor(`${groupId} to commit the end of ${topic}`, async () => {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return ends.every((e) => Number(offsets?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) === Number(e.high));
+  }, { timeoutMs, intervalMs: 500 });
+}
+
+/**
+ * Every record in the topic, as a reader with this isolation level sees it. read_committed stops
+ * at the last stable offset: an open transaction would hold it back, so call it once writers are idle.
+ */
+export async function readAs<T>(brokers: string[], topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<T[]> {
+  const kafka = createKafka(brokers, `lab06-reader-${isolation}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const endOf = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+  const remaining = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
+  const records: { partition: number; offset: number; value: T }[] = [];
+  if (remaining.size === 0) return [];
+  const consumer = kafka.consumer({ groupId: uniqueTopic('lab06-reader'), readUncommitted: isolation === 'read_uncommitted', maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`readAs(${topic}, ${isolation}) timed out: ${records.length} records`)), 60_000);
+      // Also fired for a batch holding only transaction markers (the usual end of a committed partition).
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const end = remaining.get(payload.partition);
+        if (end !== undefined && Number(payload.lastOffset) + 1 >= end) remaining.delete(payload.partition);
+        if (remaining.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      consumer.run({
+        eachBatch: async ({ batch }) => {
+          const end = endOf.get(batch.partition) ?? 0;
+          for (const m of batch.messages) {
+            if (Number(m.offset) < end) records.push({ partition: batch.partition, offset: Number(m.offset), value: JSON.parse(m.value!.toString()) as T });
+          }
+        },
+      }).catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset).map((r) => r.value);
+}
+
+export async function readOutputs(brokers: string[], s: StreamsSettings, isolation: 'read_committed' | 'read_uncommitted'): Promise<Observed> {
+  const [hourly, activity, logins, late] = await Promise.all([
+    readAs<Observed['hourly'][number]>(brokers, s.HOURLY_TOPIC, isolation),
+    readAs<Observed['activity'][number]>(brokers, s.ACTIVITY_TOPIC, isolation),
+    readAs<Observed['logins'][number]>(brokers, s.LOGINS_TOPIC, isolation),
+    readAs<Observed['late'][number]>(brokers, s.LATE_TOPIC, isolation),
+  ]);
+  return { hourly, activity, logins, late };
+}
