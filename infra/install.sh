@@ -75,6 +75,22 @@ if [ "$(cat "$kafka_libs/.complete" 2>/dev/null)" != "$kafka_pom" ]; then
   printf '%s' "$kafka_pom" > "$kafka_libs/.complete"
 fi
 
+# Kafka Streams jars (lab 06 compares its processor with the real engine), same version as the broker.
+# javac compiles the lab's small Java topology, so the JDK (not only the JRE) is needed.
+streams_libs="$cache/kafka-streams-$KAFKA_VERSION/libs"
+streams_pom="$(sed "s/@KAFKA_VERSION@/$KAFKA_VERSION/g" "$repo/infra/kafka-streams-pom.xml")"
+if [ "$(cat "$streams_libs/.complete" 2>/dev/null)" != "$streams_pom" ]; then
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  log "fetching Kafka Streams $KAFKA_VERSION jars with Maven"
+  work="$(mktemp -d)"
+  printf '%s\n' "$streams_pom" > "$work/pom.xml"
+  rm -rf "$streams_libs" && mkdir -p "$streams_libs"
+  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$streams_libs"
+  rm -rf "$work"
+  printf '%s' "$streams_pom" > "$streams_libs/.complete"
+fi
+command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless
+
 toxiproxy_bin="$cache/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"
 if [ ! -x "$toxiproxy_bin" ]; then
   command -v go >/dev/null 2>&1 || apt_install golang
