@@ -49,6 +49,26 @@ if [ ! -x "$toxiproxy_bin" ]; then
   mkdir -p "$(dirname "$toxiproxy_bin")" && mv "$gobin/server" "$toxiproxy_bin" && rm -rf "$gobin"
 fi
 
+# --- schema registry (lab 05) ---------------------------------------------------------------
+# Apicurio Registry as a ready Quarkus app: the tar.gz is fetched by its path on Maven Central
+# (its parent POM is missing from some mirrors, so not through `mvn dependency:copy`) and
+# checked against the pinned SHA-1. Started by infra/registry.ts.
+registry_dir="$cache/apicurio-registry-$APICURIO_REGISTRY_VERSION"
+if [ ! -f "$registry_dir/.complete" ]; then
+  command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+  maven_central="${MAVEN_CENTRAL_URL:-https://repo.maven.apache.org/maven2}"
+  registry_url="$maven_central/io/apicurio/apicurio-registry-app/$APICURIO_REGISTRY_VERSION/apicurio-registry-app-$APICURIO_REGISTRY_VERSION-all.tar.gz"
+  log "fetching Apicurio Registry $APICURIO_REGISTRY_VERSION from $maven_central"
+  work="$(mktemp -d)"
+  curl -fsSL --retry 3 -o "$work/registry.tar.gz" "$registry_url"
+  echo "$APICURIO_REGISTRY_SHA1  $work/registry.tar.gz" | sha1sum -c --quiet -
+  rm -rf "$registry_dir" && mkdir -p "$registry_dir"
+  tar -xzf "$work/registry.tar.gz" -C "$registry_dir"
+  rm -rf "$work"
+  touch "$registry_dir/.complete"
+fi
+# --- end schema registry --------------------------------------------------------------------
+
 if [ ! -f "$repo/node_modules/.package-lock.json" ] || [ "$repo/package-lock.json" -nt "$repo/node_modules/.package-lock.json" ]; then
   log "installing node modules"
   (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error)

@@ -7,6 +7,7 @@ import { createApiMetrics, metricsContentType, type ApiMetrics } from '../../../
 import { nowMs, parseRequestStart, formatSpans, type Spans } from '../../../shared/trace.js';
 import { CRMEvent, describeIssues, type EnrichedEvent } from '../../../shared/schema.js';
 import { KafkaUnavailableError, type EventPublisher } from './publisher.js';
+import { EventEncodeError, type EventCodec } from './event-codec.js';
 
 type AppConfig = Pick<Config, 'KAFKA_TOPIC' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'API_INSTANCE_ID' | 'LOG_LEVEL'>;
 
@@ -43,8 +44,11 @@ export async function buildApp(
   config: AppConfig,
   publisher: EventPublisher,
   logger?: FastifyBaseLogger,
-  /** Prometheus metrics served at GET /metrics; a fresh registry of its own by default. */
-  options: { metrics?: ApiMetrics } = {},
+  /**
+   * `metrics`: Prometheus metrics served at GET /metrics; a fresh registry of its own by default.
+   * `codec`: how events are checked and encoded (lab 05: Avro via a schema registry); default JSON.
+   */
+  options: { metrics?: ApiMetrics; codec?: EventCodec } = {},
 ): Promise<FastifyInstance> {
   const metrics = options.metrics ?? createApiMetrics();
   const isTrustedProxy = proxyAddr.compile(config.TRUST_PROXY.split(',').map((a) => a.trim()));
@@ -121,7 +125,7 @@ export async function buildApp(
       if (request.body === undefined || request.body === null) {
         return reply.code(400).send(errorBody('invalid_request', 'request body is empty; send a JSON CRM event'));
       }
-      const parsed = CRMEvent.safeParse(request.body);
+      const parsed = (options.codec?.bodySchema ?? CRMEvent).safeParse(request.body);
       if (!parsed.success) {
         const { message, issues } = describeIssues(parsed.error);
         return reply.code(400).send(errorBody('validation_failed', message, { issues }));
@@ -139,9 +143,17 @@ export async function buildApp(
         client_ip: request.ip,
         request_id: String(request.id),
       };
+      let value: Buffer | undefined;
+      try {
+        value = await options.codec?.encode(event);
+      } catch (error) {
+        if (!(error instanceof EventEncodeError)) throw error;
+        if (error.status === 503) reply.header('retry-after', '1');
+        return reply.code(error.status).send(errorBody(error.code, error.message, { event_id: event.event_id }));
+      }
       try {
         trace.api_produce_start = nowMs();
-        await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) });
+        await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) }, value);
         trace.api_acked = nowMs();
         metrics.produceDuration.observe({ topic }, (trace.api_acked - trace.api_produce_start) / 1000);
       } catch (error) {

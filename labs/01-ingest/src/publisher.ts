@@ -80,8 +80,11 @@ export class EventPublisher {
       .finally(() => admin.disconnect().catch(() => undefined));
   }
 
-  /** `headers` are added to the message's own (event_id), e.g. the request id and trace spans. */
-  async publish(event: EnrichedEvent, headers: Record<string, string> = {}): Promise<RecordMetadata> {
+  /**
+   * `headers` are added to the message's own (event_id), e.g. the request id and trace spans.
+   * `value`: the record value already encoded (lab 05's Avro); default the event as JSON.
+   */
+  async publish(event: EnrichedEvent, headers: Record<string, string> = {}, value?: Buffer): Promise<RecordMetadata> {
     if (!this.connected) throw new KafkaUnavailableError('Kafka producer is not connected');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -94,7 +97,7 @@ export class EventPublisher {
       const send = this.producer.send({
         topic: this.topic,
         acks: -1,
-        messages: [{ key: event.user_id, value: JSON.stringify(event), headers: { ...headers, event_id: event.event_id } }],
+        messages: [{ key: event.user_id, value: value ?? JSON.stringify(event), headers: { ...headers, event_id: event.event_id } }],
       });
       send.catch(() => undefined); // a send that loses the race must not become an unhandled rejection
       const [metadata] = await Promise.race([send, timeout]);

@@ -22,6 +22,8 @@ export interface WorkerOptions {
   commitEvery?: number;
   /** How often metadata is refreshed; new partitions are noticed (and rebalanced) after this. */
   metadataMaxAgeMs?: number;
+  /** Reads a message's event (default: JSON checked against EnrichedEvent); lab 05 decodes Avro. */
+  decode?: (message: KafkaMessage) => Promise<EnrichedEvent>;
   /** Replaces the default processing (parse, then apply to the profile store): lab 04 wraps it. */
   processor?: (defaultProcessor: MessageProcessor) => MessageProcessor;
   /** Metric and trace hooks (see instrumentation.ts); they observe, and change nothing the worker does. */
@@ -52,7 +54,7 @@ export class EventWorker {
       maxWaitTimeInMs: 200,
     });
     const parseAndApply: MessageProcessor = async (message, position) => {
-      const event = EnrichedEvent.parse(JSON.parse(message.value?.toString() ?? 'null'));
+      const event = o.decode ? await o.decode(message) : EnrichedEvent.parse(JSON.parse(message.value?.toString() ?? 'null'));
       if (o.processDelayMs) await new Promise((resolve) => setTimeout(resolve, o.processDelayMs));
       const result = o.store.apply(event, position, o.workerId);
       o.log.info(

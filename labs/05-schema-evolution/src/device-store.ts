@@ -1,0 +1,44 @@
+import type { EnrichedEvent } from '../../../shared/schema.js';
+import { ProfileStore, type ApplyResult, type EventPosition } from '../../02-consumer-groups/src/profile-store.js';
+import type { EnrichedEventV2 } from './schemas.js';
+
+export interface DeviceSighting {
+  event_id: string;
+  user_id: string;
+  device_type: string;
+  os: string;
+}
+
+/**
+ * What a v2 worker does with `device`: one sighting per event (which device, which OS), written
+ * in the same transaction as lab 02's profile update and dedupe record, so a redelivered event
+ * adds nothing twice.
+ */
+export class DeviceProfileStore extends ProfileStore {
+  private readonly applyWithDevice: (event: EnrichedEvent, position: EventPosition, workerId: string) => ApplyResult;
+
+  constructor(file: string, opts: { busyTimeoutMs?: number } = {}) {
+    super(file, opts);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS device_sightings (
+      event_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, device_type TEXT NOT NULL, os TEXT NOT NULL)`);
+    const insert = this.db.prepare(`INSERT INTO device_sightings (event_id, user_id, device_type, os)
+      VALUES (@event_id, @user_id, @device_type, @os)`);
+    // The profile update runs as a savepoint inside this transaction.
+    this.applyWithDevice = this.db.transaction((event: EnrichedEvent, position: EventPosition, workerId: string) => {
+      const result = super.apply(event, position, workerId);
+      const device = (event as EnrichedEventV2).device;
+      if (result === 'applied' && device) {
+        insert.run({ user_id: event.user_id, device_type: device.type, os: device.os, event_id: event.event_id });
+      }
+      return result;
+    });
+  }
+
+  override apply(event: EnrichedEvent, position: EventPosition, workerId: string): ApplyResult {
+    return this.applyWithDevice(event, position, workerId);
+  }
+
+  deviceSightings(): DeviceSighting[] {
+    return this.db.prepare('SELECT * FROM device_sightings ORDER BY event_id').all() as DeviceSighting[];
+  }
+}
