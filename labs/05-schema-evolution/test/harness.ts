@@ -24,7 +24,7 @@ export interface AvroApi {
 
 /** Lab 01's app with lab 05's codec, writing `version` to `topic`. */
 export async function startAvroApi(o: { brokers: string[]; registryUrl: string; topic: string; version: SchemaVersion }): Promise<AvroApi> {
-  const config = loadConfig({ LOG_LEVEL: 'warn', KAFKA_BROKERS: o.brokers.join(','), KAFKA_TOPIC: o.topic, API_INSTANCE_ID: `api-v${o.version}` });
+  const config = loadConfig({ LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000', KAFKA_BROKERS: o.brokers.join(','), KAFKA_TOPIC: o.topic, API_INSTANCE_ID: `api-v${o.version}` });
   const publisher = new EventPublisher(createKafka(config.kafkaBrokers, `lab05-api-v${o.version}`), {
     topic: o.topic, partitions: config.KAFKA_TOPIC_PARTITIONS, timeoutMs: config.PUBLISH_TIMEOUT_MS,
   });
