@@ -34,6 +34,8 @@ export class AvroEventDecoder {
   private readonly readerType: avro.Type;
   /** One resolver per writer schema id: building one compares both schemas, so it is done once. */
   private readonly resolvers = new Map<number, avro.Resolver>();
+  /** Times `prepare` found the registry unavailable (each one a batch left uncommitted, to be retried). */
+  registryFailures = 0;
 
   constructor(
     private readonly registry: SchemaRegistry,
@@ -54,7 +56,9 @@ export class AvroEventDecoder {
     const wire = readWire(message.value);
     if (wire.format !== 'avro' || this.resolvers.has(wire.schemaId)) return;
     await this.writerType(wire.schemaId).catch((error: unknown) => {
-      if (!(error instanceof UnreadableRecordError)) throw error;
+      if (error instanceof UnreadableRecordError) return;
+      this.registryFailures++;
+      throw error;
     });
   }
 

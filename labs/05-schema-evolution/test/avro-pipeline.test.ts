@@ -13,16 +13,15 @@ import { startRegistry, type SchemaRegistryServer } from '../../../infra/registr
 import { createEventProducer, createKafka, partitionFor } from '../../../shared/kafka.js';
 import { waitForStableGroup } from '../../../shared/testing/groups.js';
 import { track } from '../../../shared/testing/http.js';
-import { createTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { topicMessageCount } from '../../../shared/testing/kafka.js';
 import { EventWorker } from '../../02-consumer-groups/src/worker.js';
 import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
 import { enrichedEvent } from '../../02-consumer-groups/test/events.js';
 import { mainLane } from '../../04-dlq/src/dead-letter.js';
 import { toAvroRecord } from '../src/avro-encoder.js';
-import { registerSchemas } from '../src/schema-registry.js';
 import { avroType } from '../src/schemas.js';
 import { toWire } from '../src/wire-format.js';
-import { readRawTopic, sendRaw, startAvroApi, startAvroWorker, statOf, type AvroApi, type AvroWorker } from './harness.js';
+import { freshTopics as freshTopicsOf, readRawTopic, sendRaw, startAvroApi, startAvroWorker, statOf, type AvroApi, type AvroWorker } from './harness.js';
 
 const { brokers } = inject('kafka');
 const dir = mkdtempSync(join(tmpdir(), 'lab05-'));
@@ -31,15 +30,7 @@ let admin: Admin;
 let producer: Producer;
 const started: { close?: () => Promise<void>; stop?: () => Promise<void> }[] = [];
 
-/** A topic of its own (2 partitions) with retry and DLQ topics, and v1, v2 registered under its subject. */
-async function freshTopics(prefix: string) {
-  const t = { topic: uniqueTopic(prefix), retryTopic: uniqueTopic(`${prefix}-retry`), dlqTopic: uniqueTopic(`${prefix}-dlq`), groupId: uniqueTopic(`${prefix}-group`) };
-  await createTopic(brokers, t.topic, 2);
-  await createTopic(brokers, t.retryTopic, 1);
-  await createTopic(brokers, t.dlqTopic, 1);
-  const ids = await registerSchemas(registry.ccompatUrl, t.topic);
-  return { ...t, ids };
-}
+const freshTopics = (prefix: string) => freshTopicsOf(brokers, registry.ccompatUrl, prefix);
 
 async function api(topic: string, version: 1 | 2): Promise<AvroApi> {
   const a = await startAvroApi({ brokers, registryUrl: registry.ccompatUrl, topic, version });

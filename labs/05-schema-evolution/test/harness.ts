@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { KafkaMessage, Producer } from 'kafkajs';
+import { waitFor } from '../../../infra/processes.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
+import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { buildApp } from '../../01-ingest/src/app.js';
 import { EventPublisher } from '../../01-ingest/src/publisher.js';
 import type { EventWorker } from '../../02-consumer-groups/src/worker.js';
@@ -12,7 +14,7 @@ import { AvroEventDecoder } from '../src/avro-decoder.js';
 import { AvroEventEncoder } from '../src/avro-encoder.js';
 import { avroLanes } from '../src/avro-lanes.js';
 import { DeviceProfileStore } from '../src/device-store.js';
-import { createRegistryClient } from '../src/schema-registry.js';
+import { createRegistryClient, registerSchemas } from '../src/schema-registry.js';
 import { subjectOf, type SchemaVersion } from '../src/schemas.js';
 
 export interface AvroApi {
@@ -139,4 +141,27 @@ function toRaw(partition: number, message: KafkaMessage): RawRecord {
 /** Sends raw record values (JSON text, Avro bytes, garbage) as another producer would. */
 export async function sendRaw(producer: Producer, topic: string, records: { key: string; value: Buffer | string }[]): Promise<void> {
   await producer.send({ topic, acks: -1, messages: records });
+}
+
+export interface LabTopics {
+  topic: string;
+  retryTopic: string;
+  dlqTopic: string;
+  groupId: string;
+  /** The registry's ids of v1 and v2 under the topic's subject. */
+  ids: Record<SchemaVersion, number>;
+}
+
+/** A topic of its own (2 partitions) with retry and DLQ topics, and v1, v2 registered under its subject. */
+export async function freshTopics(brokers: string[], ccompatUrl: string, prefix: string): Promise<LabTopics> {
+  const t = { topic: uniqueTopic(prefix), retryTopic: uniqueTopic(`${prefix}-retry`), dlqTopic: uniqueTopic(`${prefix}-dlq`), groupId: uniqueTopic(`${prefix}-group`) };
+  for (const [name, partitions] of [[t.topic, 2], [t.retryTopic, 1], [t.dlqTopic, 1]] as const) {
+    // Under load the broker can answer UNKNOWN_TOPIC_OR_PARTITION while kafkajs waits for the
+    // new topic's leaders; creating is idempotent, so try again.
+    await waitFor(`topic ${name} created`, async () => {
+      await createTopic(brokers, name, partitions);
+      return true;
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+  }
+  return { ...t, ids: await registerSchemas(ccompatUrl, t.topic) };
 }
