@@ -40,7 +40,7 @@ export function misfits(type: avro.Type, record: unknown): string[] {
 export class AvroEventEncoder implements EventCodec {
   readonly bodySchema;
   private readonly type: avro.Type;
-  private schemaId?: number;
+  private lookup?: Promise<number>;
 
   constructor(
     private readonly registry: SchemaRegistry,
@@ -50,19 +50,21 @@ export class AvroEventEncoder implements EventCodec {
     this.type = avroType(o.version);
   }
 
-  /** The writer schema's id, looked up once and then cached: a registry outage after that does not matter. */
-  async writerSchemaId(): Promise<number> {
-    if (this.schemaId !== undefined) return this.schemaId;
-    try {
-      this.schemaId = await registeredId(this.registry, this.o.subject, this.o.version);
-      return this.schemaId;
-    } catch (error) {
+  /**
+   * The writer schema's id, looked up once and then cached: a registry outage after that does
+   * not matter. Requests that arrive while the lookup is in flight share it (without that, a
+   * cold replica under load sends one lookup per request: the bench ran out of sockets).
+   */
+  writerSchemaId(): Promise<number> {
+    this.lookup ??= registeredId(this.registry, this.o.subject, this.o.version).catch((error: unknown) => {
+      this.lookup = undefined; // the next request asks again
       if (error instanceof RegistryUnavailableError) {
         throw new EventEncodeError(503, 'schema_registry_unavailable', `${error.message}; the event was not accepted, retry with the same event_id`);
       }
       if (error instanceof SchemaNotFoundError) throw new EventEncodeError(503, 'schema_not_registered', error.message);
       throw error;
-    }
+    });
+    return this.lookup;
   }
 
   async encode(event: EnrichedEvent): Promise<Buffer> {
