@@ -148,8 +148,8 @@ export async function buildApp(
         value = await options.codec?.encode(event);
       } catch (error) {
         if (!(error instanceof EventEncodeError)) throw error;
-        if (error.status === 503) reply.header('retry-after', '1');
-        return reply.code(error.status).send(errorBody(error.code, error.message, { event_id: event.event_id }));
+        if (error.status === 400) return reply.code(400).send(errorBody(error.code, error.message));
+        return reply.code(503).header('retry-after', '1').send(errorBody(error.code, error.message, { event_id: event.event_id }));
       }
       try {
         trace.api_produce_start = nowMs();
