@@ -38,7 +38,7 @@ export function misfits(type: avro.Type, record: unknown): string[] {
 }
 
 export class AvroEventEncoder implements EventCodec {
-  readonly bodySchema;
+  readonly bodySchema: EventCodec['bodySchema'];
   private readonly type: avro.Type;
   private lookup?: Promise<number>;
 
