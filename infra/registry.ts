@@ -4,10 +4,12 @@
  * file in `dataDir`, so subjects, versions and compatibility rules survive a restart on the same
  * folder (the app's default is an in-memory database that forgets them).
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheDir, versions } from './paths.js';
+import { promisify } from 'node:util';
+import { cacheDir, repoRoot, versions } from './paths.js';
 import { failIfExited, freePort, launch, waitFor, type ManagedProcess } from './processes.js';
 
 export const registryHome = join(cacheDir, `apicurio-registry-${versions.APICURIO_REGISTRY_VERSION}`);
@@ -103,4 +105,18 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<SchemaR
 /** Starts the registry again on the same port and data folder, after `process.stop()`. */
 export function restartRegistry(registry: SchemaRegistryServer): Promise<SchemaRegistryServer> {
   return startRegistry(registry.options);
+}
+
+/**
+ * Sets the compatibility level and registers lab 05's schemas (v1, v2) for `topic`, by running
+ * its CLI (`npm run schemas -- register`): infra starts lab code by path, as infra/worker.ts
+ * does, and never imports it. Returns the CLI's line, e.g. `crm-events-value: v1 = schema id 1, v2 = schema id 2`.
+ */
+export async function registerLabSchemas(ccompatUrl: string, topic = 'crm-events'): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    join(repoRoot, 'node_modules', '.bin', 'tsx'),
+    [join(repoRoot, 'labs', '05-schema-evolution', 'src', 'schemas-cli.ts'), 'register'],
+    { cwd: repoRoot, env: { ...process.env, SCHEMA_REGISTRY_URL: ccompatUrl, KAFKA_TOPIC: topic } },
+  );
+  return stdout.trim();
 }

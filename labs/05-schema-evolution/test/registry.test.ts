@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restartRegistry, startRegistry, type SchemaRegistryServer } from '../../../infra/registry.js';
+import { repoRoot } from '../../../infra/paths.js';
+import { registerLabSchemas, restartRegistry, startRegistry, type SchemaRegistryServer } from '../../../infra/registry.js';
 import { LEVELS, schemaChanges } from '../src/compatibility-changes.js';
 import { registerSchemas } from '../src/schema-registry.js';
 import { COMPATIBILITY_LEVEL, schemaText, subjectOf } from '../src/schemas.js';
@@ -49,6 +52,20 @@ describe('the registry as npm run up leaves it', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.message).toMatch(/incompatible/i);
     expect((await api('GET', `/subjects/${subject}/versions`)).body).toEqual([1, 2]);
+  });
+
+  it('what up runs (registerLabSchemas, the schemas CLI) registers the same; `npm run schemas -- list` prints the README\'s listing', async () => {
+    const topic2 = 'crm-events-cli';
+    expect(await registerLabSchemas(registry.ccompatUrl, topic2)).toMatch(/^crm-events-cli-value: v1 = schema id \d+, v2 = schema id \d+$/);
+    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'schemas', '--', 'list'], {
+      cwd: repoRoot, env: { ...process.env, SCHEMA_REGISTRY_URL: registry.ccompatUrl, KAFKA_TOPIC: topic2 },
+    });
+    const fields = 'event_id, user_id, event_type, properties, timestamp, server_timestamp, client_ip, request_id';
+    expect(stdout.replace(/schema id \d+/g, 'schema id N').trim().split('\n')).toEqual([
+      'crm-events-cli-value: compatibility FULL_TRANSITIVE',
+      `  version 1  schema id N  fields: ${fields}`,
+      `  version 2  schema id N  fields: ${fields}, device`,
+    ]);
   });
 
   it('binds 127.0.0.1 only: every socket the registry listens on is loopback', () => {
