@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the lab needs and is missing, idempotently.
 # Usage: bash infra/install.sh [--for up|test]
-#   --for up    what `npm run up` runs: nginx (Debian), Kafka jars (Maven Central),
-#               toxiproxy-server (Go module proxy), node_modules (npm)
+#   --for up    what `npm run up` runs: nginx (Debian), Kafka jars and lab 05's Apicurio schema
+#               registry (Maven Central), toxiproxy-server (Go module proxy), node_modules (npm)
 #   --for test  (default) the same, plus what only the tests use: Prometheus and Chromium (Debian)
 # Versions are pinned in infra/versions.env; downloads are cached outside the repo in $CRM_LAB_CACHE.
 # Debian packages need root: as root apt-get runs directly, otherwise through sudo.
@@ -99,6 +99,26 @@ if [ ! -x "$toxiproxy_bin" ]; then
   GOBIN="$gobin" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
   mkdir -p "$(dirname "$toxiproxy_bin")" && mv "$gobin/server" "$toxiproxy_bin" && rm -rf "$gobin"
 fi
+
+# --- schema registry (lab 05), for up and test alike -----------------------------------------
+# Apicurio Registry as a ready Quarkus app: the tar.gz is fetched by its path on Maven Central
+# (its parent POM is missing from some mirrors, so not through `mvn dependency:copy`) and
+# checked against the pinned SHA-1. Started by infra/registry.ts.
+registry_dir="$cache/apicurio-registry-$APICURIO_REGISTRY_VERSION"
+if [ ! -f "$registry_dir/.complete" ]; then
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  maven_central="${MAVEN_CENTRAL_URL:-https://repo.maven.apache.org/maven2}"
+  registry_url="$maven_central/io/apicurio/apicurio-registry-app/$APICURIO_REGISTRY_VERSION/apicurio-registry-app-$APICURIO_REGISTRY_VERSION-all.tar.gz"
+  log "fetching Apicurio Registry $APICURIO_REGISTRY_VERSION from $maven_central"
+  work="$(mktemp -d)"
+  curl -fsSL --retry 3 -o "$work/registry.tar.gz" "$registry_url"
+  echo "$APICURIO_REGISTRY_SHA1  $work/registry.tar.gz" | sha1sum -c --quiet -
+  rm -rf "$registry_dir" && mkdir -p "$registry_dir"
+  tar -xzf "$work/registry.tar.gz" -C "$registry_dir"
+  rm -rf "$work"
+  touch "$registry_dir/.complete"
+fi
+# --- end schema registry --------------------------------------------------------------------
 
 if [ ! -f "$repo/node_modules/.package-lock.json" ] || [ "$repo/package-lock.json" -nt "$repo/node_modules/.package-lock.json" ]; then
   log "installing node modules"

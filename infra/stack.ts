@@ -15,6 +15,8 @@ export function stackPorts(env: NodeJS.ProcessEnv = process.env) {
     toxiproxy: num('TOXIPROXY_PORT', 8474),
     apis: (env.API_PORTS ?? '3001,3002,3003').split(',').map(Number),
     nginx: num('NGINX_PORT', 8080),
+    /** Lab 05's schema registry (Apicurio; its Confluent-compatible API under /apis/ccompat/v7). */
+    registry: num('SCHEMA_REGISTRY_PORT', 8081),
     /** worker-n serves /metrics and /traces on this base + n (9401, 9402, …). */
     workerMetricsBase: num('WORKER_METRICS_PORT_BASE', 9400),
     /** `npm run dashboard`. */

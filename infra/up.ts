@@ -1,6 +1,6 @@
 /**
  * Brings the whole system up as local processes and leaves it running:
- * Kafka (KRaft) → Toxiproxy in front of it → 3 API replicas → nginx. Idempotent: a component that
+ * Kafka (KRaft) → Toxiproxy in front of it → lab 05's schema registry → 3 API replicas → workers → nginx. Idempotent: a component that
  * the last `up` started and that still listens on its port is left as it is; a port held by any
  * other process is refused. `npm run down` stops what this started.
  */
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { startApiReplica } from './api.js';
 import { startKafka } from './kafka.js';
 import { startNginx } from './nginx.js';
+import { registerLabSchemas, startRegistry } from './registry.js';
 import { portAcceptsConnections, waitForPort, type ManagedProcess } from './processes.js';
 import { commandLineOf, listenersOf } from './proc-fs.js';
 import { isOurs, ownsPort, readPids, runDir, stackPorts, writePid } from './stack.js';
@@ -24,7 +25,7 @@ const logDir = join(runDir, 'logs');
 /** The variable that moves each component's port, for the refusal message. */
 const portVariable = (name: string) =>
   name === 'kafka' ? 'KAFKA_PORT' : name === 'toxiproxy' ? 'TOXIPROXY_PORT' : name === 'nginx' ? 'NGINX_PORT'
-    : name.startsWith('worker') ? 'WORKER_METRICS_PORT_BASE' : 'API_PORTS';
+    : name === 'registry' ? 'SCHEMA_REGISTRY_PORT' : name.startsWith('worker') ? 'WORKER_METRICS_PORT_BASE' : 'API_PORTS';
 
 /** Stops `up` with an `{error, message}` line on stderr. */
 function refuse(error: string, message: string): never {
@@ -98,6 +99,12 @@ if (!proxies.kafka) {
   });
 }
 
+// Lab 05's schema registry, with v1 and v2 of the event schema registered under the topic's subject.
+await ensure('registry', ports.registry, async () =>
+  (await startRegistry({ port: ports.registry, dataDir: join(runDir, 'registry'), logDir, keepAfterExit: true })).process);
+const registryUrl = `http://127.0.0.1:${ports.registry}/apis/ccompat/v7`;
+const schemas = await registerLabSchemas(registryUrl, config.KAFKA_TOPIC);
+
 // The replicas reach Kafka through Toxiproxy, so `curl` on its API can cut or slow them.
 const viaToxiproxy = [`127.0.0.1:${ports.kafkaViaToxiproxy}`];
 for (const [i, port] of ports.apis.entries()) {
@@ -144,6 +151,8 @@ crm-event-lab is up:
   api        ${ports.apis.map((p) => `http://127.0.0.1:${p}`).join('  ')} (app limit ${config.RATE_LIMIT_MAX} req per ${config.RATE_LIMIT_WINDOW_MS / 1000} s per IP)
   kafka      127.0.0.1:${ports.kafka} (direct)   127.0.0.1:${ports.kafkaViaToxiproxy} (through Toxiproxy, used by the API)
   toxiproxy  http://127.0.0.1:${ports.toxiproxy} (proxy "kafka")
+  registry   ${registryUrl} (lab 05)
+  schemas    ${schemas}
   workers    ${workerCount} in group ${config.CONSUMER_GROUP}, profiles in ${join(runDir, 'profiles.db')}
   logs       ${logDir}
 

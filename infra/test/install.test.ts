@@ -37,13 +37,15 @@ function sandbox(o: { uid: number; sudo: boolean }) {
       }
     }
   }
-  // A cache that already holds the Kafka jars and toxiproxy-server, so those steps do nothing (and
+  // A cache that already holds the Kafka jars, toxiproxy-server and the schema registry, so those steps do nothing (and
   // never touch the real cache).
   const kafkaLibs = join(dir, 'cache', `kafka-${versions.KAFKA_VERSION}`, 'libs');
   mkdirSync(kafkaLibs, { recursive: true });
   const pom = readFileSync(join(repoRoot, 'infra', 'kafka-pom.xml'), 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!);
   writeFileSync(join(kafkaLibs, '.complete'), pom.replace(/\n+$/, ''));
   mkdirSync(join(dir, 'cache', `toxiproxy-${versions.TOXIPROXY_VERSION}`));
+  mkdirSync(join(dir, 'cache', `apicurio-registry-${versions.APICURIO_REGISTRY_VERSION}`));
+  writeFileSync(join(dir, 'cache', `apicurio-registry-${versions.APICURIO_REGISTRY_VERSION}`, '.complete'), '');
   stub(join('..', 'cache', `toxiproxy-${versions.TOXIPROXY_VERSION}`, 'toxiproxy-server'), 'exit 0');
   return { bin, calls: () => readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean) };
 }

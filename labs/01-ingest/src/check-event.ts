@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { CRMEvent, PROPERTIES_MAX_DEPTH, describeIssues, parseInstant, summarizeIssues, type Issue } from '../../../shared/schema.js';
 
 /**
@@ -11,13 +12,13 @@ export type EventCheck =
   | { ok: false; message: string; issues: Issue[] };
 
 /**
- * Validates one event as the API receives it: the schema (shared/schema.ts), plus what only makes
- * sense at request time — a timestamp at most MAX_CLOCK_SKEW_MS in the future, and no field whose
+ * Validates one event as the API receives it: the schema (shared/schema.ts, or `schema`, lab 05's
+ * body schema), plus what only makes sense at request time — a timestamp at most MAX_CLOCK_SKEW_MS in the future, and no field whose
  * text came from bytes that were not UTF-8 (`invalidUtf8`: see request-body.ts).
  */
-export function checkEvent(input: unknown, context: { nowMs: number; invalidUtf8: boolean }): EventCheck {
+export function checkEvent(input: unknown, context: { nowMs: number; invalidUtf8: boolean; schema?: z.ZodType<CRMEvent> }): EventCheck {
   const issues: Issue[] = context.invalidUtf8 ? replacedTextFields(input).map((path) => ({ path, message: 'is not valid UTF-8' })) : [];
-  const parsed = CRMEvent.safeParse(input);
+  const parsed = (context.schema ?? CRMEvent).safeParse(input);
   if (!parsed.success) issues.push(...describeIssues(parsed.error).issues);
   // Checked even when other fields failed, so one answer names every problem.
   const timestamp = (input as { timestamp?: unknown } | null)?.timestamp;

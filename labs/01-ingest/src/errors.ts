@@ -6,7 +6,8 @@
 export const API_ERRORS = {
   invalid_request: { status: 400, retryable: false, meaning: 'not a JSON event or batch: malformed or empty JSON, bad gzip, wrong top-level shape' },
   validation_failed: { status: 400, retryable: false, meaning: 'JSON, but not a valid event; `issues` names each field' },
-  not_found: { status: 404, retryable: false, meaning: 'no such endpoint (the edge serves only /track, /batch and /health)' },
+  schema_mismatch: { status: 400, retryable: false, meaning: 'lab 05\'s Avro API: a valid event that its Avro schema cannot hold (e.g. a nested property)' },
+  not_found: { status: 404, retryable: false, meaning: 'no such endpoint (the edge serves only /track, /batch and /health; lab 05\'s Avro API serves no /batch)' },
   payload_too_large: { status: 413, retryable: false, meaning: 'body (after gzip decompression) or batch over its limit' },
   unsupported_media_type: { status: 415, retryable: false, meaning: 'Content-Type is not application/json' },
   unsupported_content_encoding: { status: 415, retryable: false, meaning: 'Content-Encoding is neither gzip nor identity' },
@@ -15,6 +16,8 @@ export const API_ERRORS = {
   bad_gateway: { status: 502, retryable: true, meaning: 'nginx: every replica it tried failed' },
   kafka_unavailable: { status: 503, retryable: true, meaning: 'Kafka did not ack (maybe stored, maybe not): retry with the same event_id' },
   not_ready: { status: 503, retryable: true, meaning: '/ready on a replica: producer not connected or its last write failed' },
+  schema_registry_unavailable: { status: 503, retryable: true, meaning: 'lab 05\'s Avro API: the schema registry did not answer and the writer schema id is not cached yet: retry with the same event_id' },
+  schema_not_registered: { status: 503, retryable: true, meaning: 'lab 05\'s Avro API: its schema version is not registered under the topic\'s subject (run `npm run up`)' },
   service_unavailable: { status: 503, retryable: true, meaning: 'nginx: no replica could take the request' },
   gateway_timeout: { status: 504, retryable: true, meaning: 'nginx: the replica did not answer in time (maybe stored): retry with the same event_id' },
 } as const satisfies Record<string, { status: number; retryable: boolean; meaning: string }>;

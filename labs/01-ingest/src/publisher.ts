@@ -28,8 +28,11 @@ export interface EventAck {
 
 /** What the API needs from a publisher. */
 export interface EventSink {
-  /** Resolves once the broker acked this event (acks=all); rejects with KafkaUnavailableError. */
-  publish(event: EnrichedEvent, headers?: Record<string, string>): Promise<EventAck>;
+  /**
+   * Resolves once the broker acked this event (acks=all); rejects with KafkaUnavailableError.
+   * `value`: the record value already encoded (lab 05's Avro); without it, the event as JSON.
+   */
+  publish(event: EnrichedEvent, headers?: Record<string, string>, value?: Buffer): Promise<EventAck>;
   /** Connected, and the last write (if any) was acked. */
   readonly ready: boolean;
 }
@@ -96,8 +99,11 @@ export interface PublisherStats {
   resentUnanswered: number;
 }
 
+/** A string's UTF-8 length, a Buffer's length (lab 05 publishes Avro bytes). */
+const byteLength = (v: Buffer | string | null | undefined) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+
 const messageBytes = (m: Message) =>
-  Buffer.byteLength(m.value as string) + Buffer.byteLength(m.key as string)
+  byteLength(m.value) + byteLength(m.key)
   + Object.entries(m.headers ?? {}).reduce((sum, [k, v]) => sum + k.length + Buffer.byteLength(String(v)), 0);
 
 /**
@@ -203,10 +209,13 @@ export class EventPublisher implements EventSink {
       .finally(() => admin.disconnect().catch(() => undefined));
   }
 
-  /** `headers` are added to the message's own (event_id), e.g. the request id and trace spans. */
-  publish(event: EnrichedEvent, headers: Record<string, string> = {}): Promise<EventAck> {
+  /**
+   * `headers` are added to the message's own (event_id), e.g. the request id and trace spans.
+   * `value`: the record value already encoded (lab 05's Avro); default the event as JSON.
+   */
+  publish(event: EnrichedEvent, headers: Record<string, string> = {}, value?: Buffer): Promise<EventAck> {
     if (!this.connected && !this.reconnecting) return Promise.reject(new KafkaUnavailableError('Kafka producer is not connected', 'not-sent'));
-    const message: Message = { key: event.user_id, value: JSON.stringify(event), headers: { ...headers, event_id: event.event_id } };
+    const message: Message = { key: event.user_id, value: value ?? JSON.stringify(event), headers: { ...headers, event_id: event.event_id } };
     if (this.options.lingerMs === 0) return this.sendAlone(message);
     return new Promise<EventAck>((resolve, reject) => {
       const pending: Pending = { message, bytes: messageBytes(message), enqueuedAt: performance.now(), state: 'queued', resolve, reject };

@@ -137,7 +137,8 @@ export class ProfileStore {
     }).immediate(); // one worker migrates; the others wait for the lock, then find version 1
   }
 
-  private write({ event, position }: PositionedEvent, workerId: string): ApplyResult {
+  /** One event's effect, inside its own savepoint; lab 05's DeviceProfileStore adds to it. */
+  protected write({ event, position }: PositionedEvent, workerId: string): ApplyResult {
     const seen = utcInstant(event.timestamp ?? event.server_timestamp);
     if (this.dedupe) {
       const recorded = this.insertProcessed.run({

@@ -14,6 +14,13 @@ export function decodeEvent(message: KafkaMessage, position: EventPosition): Pos
 
 /** How a lane reads its messages and what it does with one that fails; lab 04 adds retries (labs/04-dlq/src/dead-letter.ts). */
 export interface Lane {
+  /**
+   * Asynchronous work the synchronous `decode` needs done first (lab 05 fetches writer schemas from
+   * its registry), awaited once per batch before any of it is processed. Throwing stops the batch
+   * with nothing of it applied or committed: kafkajs delivers it again (a registry outage is not the
+   * messages' fault, so it must not reach onFailure).
+   */
+  prepare?(messages: KafkaMessage[]): Promise<void>;
   /** The event a message holds and the position it is applied under; throws for a message that cannot be processed. Default: {@link decodeEvent}. */
   decode?(message: KafkaMessage, position: EventPosition): PositionedEvent;
   /** Not before this time (ms since epoch) is the message processed: its partition is paused until then. */
@@ -116,6 +123,7 @@ export class EventWorker {
     const txMaxEvents = o.txMaxEvents ?? 500;
     const commitEvery = o.commitEvery ?? 500;
     o.instrumentation?.batchPolled?.(batch.partition, batch.messages.length);
+    await lane.prepare?.(batch.messages);
     let uncommitted: string | undefined;
     let sinceCommit = 0;
 

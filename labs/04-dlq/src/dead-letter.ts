@@ -16,6 +16,8 @@ export interface DeadLetterOptions {
   log: Logger;
   /** Transforms a message before processing (the "fix" of the replay exercise: upgrade v2 to v1). */
   transform?: (message: KafkaMessage) => KafkaMessage;
+  /** Reads a message's event (default: lab 02's JSON, {@link decodeEvent}); lab 05 reads Avro. */
+  decode?: NonNullable<Lane['decode']>;
   /** Observes each retry scheduled and each dead letter (metrics). */
   onOutcome?: (outcome: 'retry-scheduled' | 'dead-lettered', failure: FailureHeaders) => void;
 }
@@ -59,7 +61,7 @@ async function handleFailure(o: DeadLetterOptions, message: KafkaMessage, previo
 /** The main lane: a message that fails goes to the retry topic instead of blocking the partition. */
 export function mainLane(o: DeadLetterOptions): Lane {
   return {
-    decode: (message, position) => decodeEvent(o.transform ? o.transform(message) : message, position),
+    decode: (message, position) => (o.decode ?? decodeEvent)(o.transform ? o.transform(message) : message, position),
     onFailure: (message, position, error) => handleFailure(o, message, undefined, position, error),
   };
 }
@@ -77,7 +79,7 @@ export function retryLane(o: DeadLetterOptions): Lane {
   };
   return {
     dueAt: (message) => decodeFailureHeaders(message.headers)?.retryAt,
-    decode: (message, position) => decodeEvent(o.transform ? o.transform(message) : message, failureOf(message, position).original),
+    decode: (message, position) => (o.decode ?? decodeEvent)(o.transform ? o.transform(message) : message, failureOf(message, position).original),
     onFailure: (message, position, error) => {
       const failure = failureOf(message, position); // throws for a message that never failed: it stops the lane, loudly
       return handleFailure(o, message, failure, failure.original, error);
