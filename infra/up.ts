@@ -4,12 +4,13 @@
  * the last `up` started and that still listens on its port is left as it is; a port held by any
  * other process is refused. `npm run down` stops what this started.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApiReplica } from './api.js';
 import { startKafka } from './kafka.js';
 import { startNginx } from './nginx.js';
 import { registerLabSchemas, startRegistry } from './registry.js';
-import { portAcceptsConnections, waitForPort, type ManagedProcess } from './processes.js';
+import { failIfExited, portAcceptsConnections, waitFor, waitForPort, type ManagedProcess } from './processes.js';
 import { commandLineOf, listenersOf } from './proc-fs.js';
 import { isOurs, ownsPort, readPids, runDir, stackPorts, writePid } from './stack.js';
 import { startWorker } from './worker.js';
@@ -133,6 +134,26 @@ for (let i = 1; i <= workerCount; i++) {
   console.log(`  ${id.padEnd(10)} started (pid ${worker.process.pid}, log ${worker.process.logFile})`);
 }
 
+// Lab 06's stream processor, alongside the workers (STREAM_PROCESSORS=0 leaves it out). It listens on no
+// port: it is up once its log says so, and a process that dies on start fails here.
+const processorCount = Number(process.env.STREAM_PROCESSORS ?? 1);
+for (let i = 1; i <= processorCount; i++) {
+  const id = `streams-${i}`;
+  const previous = readPids().find((p) => p.name === id);
+  if (previous && isOurs(previous)) {
+    console.log(`  ${id.padEnd(10)} already running (pid ${previous.pid})`);
+    continue;
+  }
+  const processor = startWorker({ id, kind: 'stream-processor', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true });
+  writePid(id, processor.process.pid);
+  const alive = failIfExited(processor.process);
+  await waitFor(`${id} to start (log: ${processor.process.logFile})`, () => {
+    alive();
+    return existsSync(processor.process.logFile) && readFileSync(processor.process.logFile, 'utf8').includes('stream processor started');
+  }, { timeoutMs: 120_000, intervalMs: 250 });
+  console.log(`  ${id.padEnd(10)} started (pid ${processor.process.pid}, log ${processor.process.logFile})`);
+}
+
 let nginxLimits = '';
 await ensure('nginx', ports.nginx, async () => {
   const nginx = await startNginx({
@@ -154,6 +175,7 @@ crm-event-lab is up:
   registry   ${registryUrl} (lab 05)
   schemas    ${schemas}
   workers    ${workerCount} in group ${config.CONSUMER_GROUP}, profiles in ${join(runDir, 'profiles.db')}
+  streams    ${processorCount} stream processor(s) (lab 06): windows and login counts in crm-user-hourly, crm-user-activity-15m, crm-user-logins
   logs       ${logDir}
 
 Send an event:

@@ -17,6 +17,8 @@ const entries = {
   'consumer-group': join(repoRoot, 'labs', '02-consumer-groups', 'src', 'main.ts'),
   /** Lab 04: the same plus retries with backoff and the dead-letter topic. */
   'with-dlq': join(repoRoot, 'labs', '04-dlq', 'src', 'main.ts'),
+  /** Lab 06: the stream processor (windows, exact login counts, Kafka transactions); uses no profile store. */
+  'stream-processor': join(repoRoot, 'labs', '06-stream-processing', 'src', 'main.ts'),
 };
 
 /** Starts one worker as its own process (default: lab 02's). */
@@ -35,6 +37,7 @@ export function startWorker(opts: {
     KAFKAJS_LOG_LEVEL: 'warn',
     ...opts.env,
     WORKER_ID: opts.id,
+    PROCESSOR_ID: opts.id,
     PROFILE_DB: opts.profileDb,
     KAFKA_BROKERS: opts.brokers.join(','),
   };
