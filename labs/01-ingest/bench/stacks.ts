@@ -3,7 +3,8 @@
  *  - the *stripped* stack: its own broker, 3 replicas (LOG_LEVEL=warn) talking to it directly,
  *    nginx; no workers, no Toxiproxy — the ceiling of the ingest path alone;
  *  - the *full* stack: `infra/up.ts` itself, exactly as `npm run up` runs it (Kafka, Toxiproxy in
- *    the replicas' path, 3 replicas at LOG_LEVEL=info, nginx, 2 lab 04 workers consuming), on free
+ *    the replicas' path, lab 05's registry, 3 replicas at LOG_LEVEL=info, nginx, 2 lab 04 workers and
+ *    lab 06's stream processor consuming — both counted as "workers" in the CPU table), on free
  *    ports and in its own run folder, stopped with `infra/down.ts` at the end.
  * Both get the same raised rate limits (printed by the bench), so that nothing is refused.
  */
@@ -132,7 +133,7 @@ export async function startFullStack(runDir: string): Promise<FullStack> {
     brokers: [`127.0.0.1:${kafka}`],
     runDir,
     env,
-    groups: { kafka: of('kafka'), api: of('api'), nginx: of('nginx'), workers: of('worker'), toxiproxy: of('toxiproxy') },
+    groups: { kafka: of('kafka'), api: of('api'), nginx: of('nginx'), workers: [...of('worker'), ...of('streams')], toxiproxy: of('toxiproxy') },
     upOutput: up.stdout,
     stop,
   };
