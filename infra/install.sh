@@ -75,11 +75,11 @@ if [ "$(cat "$kafka_libs/.complete" 2>/dev/null)" != "$kafka_pom" ]; then
   printf '%s' "$kafka_pom" > "$kafka_libs/.complete"
 fi
 
-# Kafka Streams jars (lab 06 compares its processor with the real engine), same version as the broker.
-# javac compiles the lab's small Java topology, so the JDK (not only the JRE) is needed.
+# Kafka Streams jars (lab 06's tests and bench compare its processor with the real engine), same
+# version as the broker. javac compiles the lab's small Java topology, so the JDK (not only the JRE).
 streams_libs="$cache/kafka-streams-$KAFKA_VERSION/libs"
 streams_pom="$(sed "s/@KAFKA_VERSION@/$KAFKA_VERSION/g" "$repo/infra/kafka-streams-pom.xml")"
-if [ "$(cat "$streams_libs/.complete" 2>/dev/null)" != "$streams_pom" ]; then
+if [ "$purpose" = test ] && [ "$(cat "$streams_libs/.complete" 2>/dev/null)" != "$streams_pom" ]; then
   command -v mvn >/dev/null 2>&1 || apt_install maven
   log "fetching Kafka Streams $KAFKA_VERSION jars with Maven"
   work="$(mktemp -d)"
@@ -89,7 +89,7 @@ if [ "$(cat "$streams_libs/.complete" 2>/dev/null)" != "$streams_pom" ]; then
   rm -rf "$work"
   printf '%s' "$streams_pom" > "$streams_libs/.complete"
 fi
-command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless
+if [ "$purpose" = test ]; then command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless; fi
 
 toxiproxy_bin="$cache/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"
 if [ ! -x "$toxiproxy_bin" ]; then
