@@ -61,8 +61,12 @@ describe('rebalance', () => {
     await b.stop();
     await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events.slice(2 * third));
     await waitCaughtUp(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+    // Every partition B had comes back to A, restored from B's committed state. (A may also reopen a
+    // partition it kept, when the group rebalances more than once: that is allowed, and restored too.)
+    const movedPartitions = moved.map((t) => t.partition);
     const returned = opened(a).slice(aOpenedBefore);
-    expect(returned.map((t) => t.partition).sort()).toEqual(moved.map((t) => t.partition).sort());
+    const cameBack = returned.filter((t) => movedPartitions.includes(t.partition));
+    expect([...new Set(cameBack.map((t) => t.partition))].sort()).toEqual([...movedPartitions].sort());
     expect(returned.every((t) => t.restored > 0)).toBe(true);
 
     const observed = await readOutputs(brokers, s, 'read_committed');
