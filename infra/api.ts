@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './paths.js';
-import { failIfExited, freePort, launch, waitFor, type ManagedProcess } from './processes.js';
+import { failIfExited, freePort, waitFor, type ManagedProcess } from './processes.js';
+import { launcher } from './runtime/launcher.js';
 
 export interface ApiReplica {
   id: string;
@@ -11,8 +11,6 @@ export interface ApiReplica {
   env: NodeJS.ProcessEnv;
   process: ManagedProcess;
 }
-
-const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /** Starts one API replica (labs/01-ingest/src/server.ts) as its own process and waits for /ready. */
 export async function startApiReplica(opts: {
@@ -34,12 +32,8 @@ export async function startApiReplica(opts: {
     KAFKA_BROKERS: opts.brokers.join(','),
   };
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'crm-api-'));
-  const proc = launch(opts.id, tsxBin, [join(repoRoot, 'labs', '01-ingest', 'src', 'server.ts')], {
-    env,
-    cwd: repoRoot,
-    logFile: join(logDir, `${opts.id}.log`),
-    keepAfterExit: opts.keepAfterExit,
-  });
+  const proc = launcher().labProcess({ name: opts.id, entry: 'labs/01-ingest/src/server.ts', env,
+    logFile: join(logDir, `${opts.id}.log`), keepAfterExit: opts.keepAfterExit });
   const url = `http://127.0.0.1:${port}`;
   const checkAlive = failIfExited(proc);
   await waitFor(`${opts.id} /ready (log: ${proc.logFile})`, async () => {

@@ -8,7 +8,8 @@ export interface ManagedProcess {
   name: string;
   pid: number;
   logFile: string;
-  child: ChildProcess;
+  /** The spawned process; absent when the component runs in a container (infra/runtime/). */
+  child?: ChildProcess;
   /** Resolves with the exit code (or signal name) once the process has exited. */
   exited: Promise<number | string>;
   /** SIGTERM, then SIGKILL after graceMs; resolves once it has exited. */

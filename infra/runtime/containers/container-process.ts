@@ -1,0 +1,139 @@
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, createWriteStream, mkdirSync } from 'node:fs';
+import { constants } from 'node:os';
+import { dirname } from 'node:path';
+import type { StartedTestContainer } from 'testcontainers';
+import type { ManagedProcess } from '../../processes.js';
+import { ownerLabel } from './images.js';
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  /** Replaces the image's command (its entrypoint stays unless `entrypoint` is given). */
+  command: string[];
+  entrypoint?: string[];
+  env?: Record<string, string>;
+  /** Host folders mounted at the same path, so paths in configs mean the same inside. */
+  sharedDirs?: string[];
+  workingDir?: string;
+  /** The container's stdout and stderr are appended here, as a native process' output is. */
+  logFile: string;
+}
+
+// No Ryuk (its image cannot be pulled here): every container is removed by stop/kill or the exit hook.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
+
+const running = new Set<string>();
+let exitHookInstalled = false;
+let counter = 0;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Never leave a container behind when the parent dies (the native runtime kills its process groups).
+  process.on('exit', () => {
+    if (running.size === 0) return;
+    try {
+      execFileSync('docker', ['rm', '-f', ...running], { stdio: 'ignore' });
+    } catch {
+      /* already gone */
+    }
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => process.exit(130));
+  }
+}
+
+/** What a native process' exit promise would say: the code, or the signal's name for 128 + n. */
+function exitStatus(statusCode: number): number | string {
+  if (statusCode <= 128) return statusCode;
+  const signal = Object.entries(constants.signals).find(([, n]) => n === statusCode - 128)?.[0];
+  return signal ?? statusCode;
+}
+
+async function imageExists(image: string): Promise<boolean> {
+  const { getContainerRuntimeClient } = await import('testcontainers');
+  const client = await getContainerRuntimeClient();
+  return client.image.exists(await imageName(image));
+}
+
+async function imageName(image: string) {
+  const { ImageName } = await import('testcontainers');
+  return ImageName.fromString(image);
+}
+
+/**
+ * Starts a container on the host's network and returns it as a ManagedProcess at once (like a
+ * spawned process); a failed start shows as an exit with the reason, which the starters' waits report.
+ */
+export function runContainer(spec: ContainerSpec): ManagedProcess {
+  installExitHook();
+  const containerName = `crm-lab-${spec.name}-${process.pid}-${++counter}`;
+  mkdirSync(dirname(spec.logFile), { recursive: true });
+  let resolveExit!: (status: number | string) => void;
+  const exited = new Promise<number | string>((resolve) => (resolveExit = resolve));
+  let pid = 0;
+
+  const started: Promise<StartedTestContainer | undefined> = (async () => {
+    if (!(await imageExists(spec.image))) {
+      throw new Error(`image ${spec.image} is missing: run bash infra/images/build.sh`);
+    }
+    const { GenericContainer, getContainerRuntimeClient } = await import('testcontainers');
+    let definition = new GenericContainer(spec.image)
+      .withName(containerName)
+      .withNetworkMode('host')
+      .withLabels({ [ownerLabel]: String(process.pid) })
+      .withEnvironment(spec.env ?? {})
+      .withBindMounts((spec.sharedDirs ?? []).map((dir) => ({ source: dir, target: dir, mode: 'rw' as const })))
+      .withCommand(spec.command)
+      .withLogConsumer((stream) => stream.pipe(createWriteStream(spec.logFile, { flags: 'a' })));
+    if (spec.entrypoint) definition = definition.withEntrypoint(spec.entrypoint);
+    if (spec.workingDir) definition = definition.withWorkingDir(spec.workingDir);
+    running.add(containerName);
+    const container = await definition.start();
+    const client = await getContainerRuntimeClient();
+    const handle = client.container.getById(container.getId());
+    pid = (await handle.inspect()).State.Pid;
+    void handle.wait().then(
+      ({ StatusCode }: { StatusCode: number }) => resolveExit(exitStatus(StatusCode)),
+      () => resolveExit('removed'),
+    );
+    return container;
+  })().catch((error: unknown) => {
+    appendFileSync(spec.logFile, `[runtime] container ${containerName} did not start: ${String(error)}\n`);
+    running.delete(containerName);
+    resolveExit(`container did not start: ${String(error)}`);
+    return undefined;
+  });
+
+  /** docker stop (a no-op once it has exited) and docker rm, once the exit has been seen. */
+  const stopAndRemove = async (container: StartedTestContainer, graceMs: number) => {
+    await container.stop({ timeout: graceMs, remove: true, removeVolumes: true }).catch(() => undefined);
+    await exited;
+    running.delete(containerName);
+  };
+
+  return {
+    name: spec.name,
+    get pid() {
+      return pid;
+    },
+    logFile: spec.logFile,
+    exited,
+    /** docker stop: SIGTERM, then SIGKILL after graceMs; then the container is removed. */
+    async stop(graceMs = 10_000) {
+      const container = await started;
+      if (container) await stopAndRemove(container, graceMs);
+    },
+    /** SIGKILL at once, as a crash would; then the container is removed. */
+    async kill() {
+      const container = await started;
+      if (!container) return;
+      const { getContainerRuntimeClient } = await import('testcontainers');
+      const client = await getContainerRuntimeClient();
+      await client.container.getById(container.getId()).kill({ signal: 'SIGKILL' }).catch(() => undefined);
+      await stopAndRemove(container, 0);
+    },
+  };
+}
