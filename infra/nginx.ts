@@ -67,7 +67,7 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
   return { url: `http://${options.host}:${options.port}`, port: options.port, confFile, rate: options.rate, burst: options.burst, process: proc };
 }
 
-/** The config docker-compose.yml mounts (regenerate: npx tsx infra/nginx.ts --docker > infra/nginx/docker.conf). */
+/** The config of docker-compose.yml's nginx: infra/images/build.sh renders it into crm-lab/compose-nginx. */
 export function renderDockerNginxConf(): string {
   return renderNginxConf({
     upstreams: ['api:3000'],

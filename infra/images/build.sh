@@ -5,7 +5,8 @@
 #   crm-lab/toxiproxy:$TOXIPROXY_VERSION  official ghcr.io/shopify/toxiproxy if pullable, else the cached binary
 #   crm-lab/nginx:bookworm       official nginx if pullable, else Debian's nginx-light
 #   crm-lab/node:<node -v>       official node if pullable, else the host's node binary
-#   crm-lab/app:local            the lab's code + node_modules (API replicas and workers)
+#   crm-lab/app-deps:local       node_modules (the host's, so native addons match the Node)
+#   crm-lab/app:local            the lab's code on it (API replicas and workers)
 #   crm-lab/compose-nginx:local  nginx with the config docker-compose.yml needs, rendered from the template
 # An image is rebuilt only when its inputs (Dockerfile + context) changed: their hash is a label.
 # Usage: bash infra/images/build.sh [--no-pull]   (CRM_LAB_NO_PULL=1 skips trying registries)
@@ -28,6 +29,7 @@ KAFKA_IMAGE="crm-lab/kafka:$KAFKA_VERSION"
 TOXIPROXY_IMAGE="crm-lab/toxiproxy:$TOXIPROXY_VERSION"
 NGINX_IMAGE=crm-lab/nginx:bookworm
 NODE_IMAGE="crm-lab/node:$node_version"
+DEPS_IMAGE=crm-lab/app-deps:local
 APP_IMAGE=crm-lab/app:local
 COMPOSE_NGINX_IMAGE=crm-lab/compose-nginx:local
 
@@ -68,13 +70,18 @@ ensure_base() {
   log "$BASE: built in $((SECONDS - started)) s"
 }
 
-# build <image> <dockerfile> <context dir> <base>: skipped when the label matches the inputs' hash.
+inputs_label() { docker image inspect -f '{{index .Config.Labels "crm-lab.inputs"}}' "$1" 2>/dev/null || true; }
+
+# build <image> <dockerfile> <context dir> <base> [inputs key]: skipped when the image's label
+# matches the key (default: a hash of the Dockerfile, the base image and the context).
 build() {
-  local image="$1" dockerfile="$2" ctx="$3" base="$4" hash
+  local image="$1" dockerfile="$2" ctx="$3" base="$4" hash="${5:-}"
   [ "$base" = "$BASE" ] && ensure_base
-  hash="$( (cat "$dockerfile"; echo "$base"; docker image inspect -f '{{.Id}}' "$base";
-            tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$ctx" -c .) | sha256sum | cut -c1-16)"
-  if [ "$(docker image inspect -f '{{index .Config.Labels "crm-lab.inputs"}}' "$image" 2>/dev/null)" = "$hash" ]; then
+  if [ -z "$hash" ]; then
+    hash="$( (cat "$dockerfile"; echo "$base"; docker image inspect -f '{{.Id}}' "$base";
+              tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$ctx" -c .) | sha256sum | cut -c1-16)"
+  fi
+  if [ "$(inputs_label "$image")" = "$hash" ]; then
     log "$image: up to date"
     return
   fi
@@ -129,15 +136,28 @@ else
   build "$NODE_IMAGE" "$here/node/Dockerfile" "$ctx" "$BASE"
 fi
 
-# The app's context: what git tracks (and untracked, not ignored) files under the code folders, plus node_modules.
+# node_modules in an image of its own, keyed on the lockfiles and the Node image: hashing 200 MB
+# of files on every run would cost more than the code's own rebuild.
+deps_key="$( (cat "$here/app/Dockerfile.deps" "$repo/package-lock.json" "$repo/node_modules/.package-lock.json";
+  docker image inspect -f '{{.Id}}' "$NODE_IMAGE") | sha256sum | cut -c1-16)"
+if [ "$(inputs_label "$DEPS_IMAGE")" = "$deps_key" ]; then
+  log "$DEPS_IMAGE: up to date"
+else
+  ctx="$ctx_root/app-deps"; stage "$ctx"
+  link "$(readlink -f "$repo/node_modules")" "$ctx/node_modules"
+  build "$DEPS_IMAGE" "$here/app/Dockerfile.deps" "$ctx" "$NODE_IMAGE" "$deps_key"
+fi
+
+# The code: what git tracks (and untracked files it does not ignore) under the folders the labs run from.
 ctx="$ctx_root/app"; stage "$ctx"
 (cd "$repo" && git ls-files -co --exclude-standard -- package.json package-lock.json tsconfig.json shared infra labs \
   | tar -c -T - ) | tar -C "$ctx" -x
-link "$(readlink -f "$repo/node_modules")" "$ctx/node_modules"
-build "$APP_IMAGE" "$here/app/Dockerfile" "$ctx" "$NODE_IMAGE"
+build "$APP_IMAGE" "$here/app/Dockerfile" "$ctx" "$DEPS_IMAGE"
 
 ctx="$ctx_root/compose-nginx"; stage "$ctx"
 (cd "$repo" && node_modules/.bin/tsx infra/nginx.ts --docker) > "$ctx/nginx.conf"
 build "$COMPOSE_NGINX_IMAGE" "$here/nginx/Dockerfile.compose" "$ctx" "$NGINX_IMAGE"
 
+# Rebuilds leave the previous image untagged: drop those (ours only, by their label).
+docker image prune -f --filter label=crm-lab.inputs >/dev/null
 log "images ready: $KAFKA_IMAGE $TOXIPROXY_IMAGE $NGINX_IMAGE $NODE_IMAGE $APP_IMAGE $COMPOSE_NGINX_IMAGE"
