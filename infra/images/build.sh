@@ -103,7 +103,10 @@ link() { cp -al "$1" "$2" 2>/dev/null || cp -a "$1" "$2"; }
 ctx_root="$cache/image-contexts"
 
 ctx="$ctx_root/kafka"; stage "$ctx"
-cp "$here/kafka/kafka-node.sh" "$here/kafka/log4j.properties" "$ctx/"
+cp "$here/kafka/kafka-node.sh" "$ctx/"
+# The native broker's log4j settings, from the one place that defines them.
+(cd "$repo" && node_modules/.bin/tsx -e "import('./infra/kafka.ts').then((m) => process.stdout.write(m.log4jProperties))") \
+  >"$ctx/log4j.properties"
 if [ "$(source_of kafka "apache/kafka:$KAFKA_VERSION")" = official ]; then
   build "$KAFKA_IMAGE" "$here/kafka/Dockerfile.official" "$ctx" "apache/kafka:$KAFKA_VERSION"
 else
