@@ -9,9 +9,8 @@ import { ownerLabel } from './images.js';
 export interface ContainerSpec {
   name: string;
   image: string;
-  /** Replaces the image's command (its entrypoint stays unless `entrypoint` is given). */
+  /** Replaces the image's command; its entrypoint stays. */
   command: string[];
-  entrypoint?: string[];
   env?: Record<string, string>;
   /** Host folders mounted at the same path, so paths in configs mean the same inside. */
   sharedDirs?: string[];
@@ -52,15 +51,11 @@ function exitStatus(statusCode: number): number | string {
   return signal ?? statusCode;
 }
 
+/** Checked first: testcontainers would otherwise try to pull it, from a registry that does not answer. */
 async function imageExists(image: string): Promise<boolean> {
-  const { getContainerRuntimeClient } = await import('testcontainers');
+  const { getContainerRuntimeClient, ImageName } = await import('testcontainers');
   const client = await getContainerRuntimeClient();
-  return client.image.exists(await imageName(image));
-}
-
-async function imageName(image: string) {
-  const { ImageName } = await import('testcontainers');
-  return ImageName.fromString(image);
+  return client.image.exists(ImageName.fromString(image));
 }
 
 /**
@@ -90,7 +85,6 @@ export function runContainer(spec: ContainerSpec): ManagedProcess {
       .withBindMounts((spec.sharedDirs ?? []).map((dir) => ({ source: dir, target: dir, mode: 'rw' as const })))
       .withCommand(spec.command)
       .withLogConsumer((stream) => stream.pipe(createWriteStream(spec.logFile, { flags: 'a' })));
-    if (spec.entrypoint) definition = definition.withEntrypoint(spec.entrypoint);
     if (spec.workingDir) definition = definition.withWorkingDir(spec.workingDir);
     running.add(containerName);
     const container = await definition.start();
@@ -103,8 +97,8 @@ export function runContainer(spec: ContainerSpec): ManagedProcess {
     );
     return container;
   })().catch((error: unknown) => {
+    // Left in `running`: a container created before the failure is removed on exit.
     appendFileSync(spec.logFile, `[runtime] container ${containerName} did not start: ${String(error)}\n`);
-    running.delete(containerName);
     resolveExit(`container did not start: ${String(error)}`);
     return undefined;
   });
