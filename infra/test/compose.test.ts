@@ -36,9 +36,10 @@ describe.runIf(labRuntime() === 'containers')('docker-compose.yml', () => {
     nginxUrl = `http://127.0.0.1:${nginxPort}`;
     brokers = [`127.0.0.1:${kafkaPort}`];
     await project.run('up', '-d');
-    // nginx starts once every replica is healthy (depends_on); through it, a replica answers /ready.
+    // nginx starts once every replica answers /ready (depends_on: service_healthy); the edge serves
+    // /health, not /ready, so a replica answering /health through it means nginx is up in front of them.
     await waitFor('compose nginx in front of a ready replica', async () =>
-      (await httpRequest({ url: `${nginxUrl}/ready`, method: 'GET' })).status === 200, { timeoutMs: 120_000, intervalMs: 500 });
+      (await httpRequest({ url: `${nginxUrl}/health`, method: 'GET' })).status === 200, { timeoutMs: 120_000, intervalMs: 500 });
     admin = createKafka(brokers, 'crm-lab-compose-test').admin();
     await admin.connect();
   }, 180_000);
