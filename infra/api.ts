@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './paths.js';
-import { failIfExited, freePorts, launch, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
+import { failIfExited, freePorts, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
+import { launcher } from './runtime/launcher.js';
 
 export interface ApiReplica {
   id: string;
@@ -11,8 +11,6 @@ export interface ApiReplica {
   env: NodeJS.ProcessEnv;
   process: ManagedProcess;
 }
-
-const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /**
  * Starts one API replica (labs/01-ingest/src/server.ts) as its own process and waits for /ready,
@@ -41,12 +39,8 @@ export async function startApiReplica(opts: {
       API_INSTANCE_ID: opts.id,
       KAFKA_BROKERS: opts.brokers.join(','),
     };
-    const proc = launch(opts.id, tsxBin, [join(repoRoot, 'labs', '01-ingest', 'src', 'server.ts')], {
-      env,
-      cwd: repoRoot,
-      logFile: join(logDir, `${opts.id}.log`),
-      keepAfterExit: opts.keepAfterExit,
-    });
+    const proc = launcher().labProcess({ name: opts.id, entry: 'labs/01-ingest/src/server.ts', env,
+      logFile: join(logDir, `${opts.id}.log`), keepAfterExit: opts.keepAfterExit });
     // Its own listener first: an answer from whatever else holds the port does not count.
     await waitForPort(proc, port!, 60_000);
     const url = `http://127.0.0.1:${port}`;

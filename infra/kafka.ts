@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkaLibs } from './paths.js';
-import { freePorts, launch, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
-
-const exec = promisify(execFile);
+import { freePorts, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
+import { launcher } from './runtime/launcher.js';
 
 export interface KafkaOptions {
   /** Data and log folder; reuse it to restart a broker with its data. Default: a new temp folder. */
@@ -86,34 +82,18 @@ log4j.logger.kafka.server.BrokerServer=INFO
 `;
 
 /**
- * Writes a node's server.properties, formats its storage (first start only) and launches it from
- * the cached jars. Shared by `startKafka` and infra/kafka-cluster.ts.
+ * Writes a node's server.properties and launches it (formatting its storage on the first start)
+ * with the runtime LAB_RUNTIME selects (infra/runtime/). Shared by `startKafka` and infra/kafka-cluster.ts.
  */
 export async function launchKafkaNode(o: {
   name: string; dataDir: string; properties: string; heapMb: number; clusterId: string; keepAfterExit: boolean;
 }): Promise<ManagedProcess> {
-  if (!existsSync(join(kafkaLibs, '.complete'))) {
-    throw new Error(`Kafka jars missing in ${kafkaLibs}: run infra/install.sh`);
-  }
   mkdirSync(o.dataDir, { recursive: true });
   const propsFile = join(o.dataDir, 'server.properties');
   const log4jFile = join(o.dataDir, 'log4j.properties');
   writeFileSync(propsFile, o.properties);
   writeFileSync(log4jFile, log4jProperties);
-
-  const classpath = join(kafkaLibs, '*');
-  const jvm = [`-Xms${Math.min(256, o.heapMb)}m`, `-Xmx${o.heapMb}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
-    '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4jFile}`];
-
-  if (!existsSync(join(o.dataDir, 'data', 'meta.properties'))) {
-    await exec('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--ignore-formatted',
-      '-t', o.clusterId, '-c', propsFile]);
-  }
-
-  return launch(o.name, 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', propsFile], {
-    logFile: join(o.dataDir, 'kafka.log'),
-    keepAfterExit: o.keepAfterExit,
-  });
+  return launcher().kafkaNode({ ...o, propsFile, log4jFile, logFile: join(o.dataDir, 'kafka.log') });
 }
 
 /**
@@ -121,9 +101,6 @@ export async function launchKafkaNode(o: {
  * Clients use `brokers` (direct) or `proxiedBrokers` (through Toxiproxy); never the controller port.
  */
 export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> {
-  if (!existsSync(join(kafkaLibs, '.complete'))) {
-    throw new Error(`Kafka jars missing in ${kafkaLibs}: run infra/install.sh`);
-  }
   const given = [opts.brokerPort, opts.proxiedListenerPort, opts.proxiedAdvertisedPort, opts.controllerPort];
   // Explicit ports are kept: only a start on picked ports is worth another attempt.
   const attempts = given.every((port) => port !== undefined) ? 1 : 3;

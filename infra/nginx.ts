@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EDGE_PROXY_ADDRESS, loadConfig } from '../shared/config.js';
-import { nginxBin, repoRoot } from './paths.js';
-import { freePort, launch, waitForPort, type ManagedProcess } from './processes.js';
+import { repoRoot } from './paths.js';
+import { freePort, waitForPort, type ManagedProcess } from './processes.js';
+import { launcher } from './runtime/launcher.js';
 
 export interface NginxOptions {
   /** API replicas, as host:port. */
@@ -72,15 +73,12 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
   chmodSync(options.prefix, 0o755); // workers run as an unprivileged user when started by root
   const confFile = join(options.prefix, 'nginx.conf');
   writeFileSync(confFile, renderNginxConf(options));
-  const proc = launch('nginx', nginxBin, ['-p', options.prefix, '-c', confFile, '-g', 'daemon off;'], {
-    logFile: join(options.prefix, 'nginx.out'),
-    keepAfterExit: opts.keepAfterExit,
-  });
+  const proc = launcher().nginx({ prefix: options.prefix, confFile, logFile: join(options.prefix, 'nginx.out'), keepAfterExit: opts.keepAfterExit });
   await waitForPort(proc, options.port);
   return { url: `http://${options.host}:${options.port}`, port: options.port, confFile, rate: options.rate, burst: options.burst, process: proc };
 }
 
-/** The config docker-compose.yml mounts (regenerate: npx tsx infra/nginx.ts --docker > infra/nginx/docker.conf). */
+/** The config of docker-compose.yml's nginx: infra/images/build.sh renders it into crm-lab/compose-nginx. */
 export function renderDockerNginxConf(): string {
   return renderNginxConf({
     upstreams: ['api:3000'],

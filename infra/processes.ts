@@ -11,7 +11,8 @@ export interface ManagedProcess {
   logFile: string;
   /** Size of the log file when this process was launched: its own output starts there. */
   logStart: number;
-  child: ChildProcess;
+  /** The spawned process; absent when the component runs in a container (infra/runtime/). */
+  child?: ChildProcess;
   /** Resolves with the exit code (or signal name) once the process has exited. */
   exited: Promise<number | string>;
   /** SIGTERM, then SIGKILL after graceMs; resolves once it has exited. */

@@ -1,8 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { repoRoot } from './paths.js';
-import { launch, type ManagedProcess } from './processes.js';
+import type { ManagedProcess } from './processes.js';
+import { launcher } from './runtime/launcher.js';
 
 export interface WorkerProcess {
   id: string;
@@ -10,15 +11,13 @@ export interface WorkerProcess {
   process: ManagedProcess;
 }
 
-const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
-
 const entries = {
   /** Lab 02: consumer group, offsets after processing, exactly-once profiles. */
-  'consumer-group': join(repoRoot, 'labs', '02-consumer-groups', 'src', 'main.ts'),
+  'consumer-group': 'labs/02-consumer-groups/src/main.ts',
   /** Lab 04: the same plus retries with backoff and the dead-letter topic. */
-  'with-dlq': join(repoRoot, 'labs', '04-dlq', 'src', 'main.ts'),
+  'with-dlq': 'labs/04-dlq/src/main.ts',
   /** Lab 06: the stream processor (windows, exact login counts, Kafka transactions); uses no profile store. */
-  'stream-processor': join(repoRoot, 'labs', '06-stream-processing', 'src', 'main.ts'),
+  'stream-processor': 'labs/06-stream-processing/src/main.ts',
 };
 
 /** Starts one worker as its own process (default: lab 02's). */
@@ -38,15 +37,13 @@ export function startWorker(opts: {
     ...opts.env,
     WORKER_ID: opts.id,
     PROCESSOR_ID: opts.id,
-    PROFILE_DB: opts.profileDb,
+    PROFILE_DB: resolve(repoRoot, opts.profileDb),
     KAFKA_BROKERS: opts.brokers.join(','),
   };
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'crm-worker-'));
-  const proc = launch(opts.id, tsxBin, [entries[opts.kind ?? 'consumer-group']], {
-    env,
-    cwd: repoRoot,
-    logFile: join(logDir, `${opts.id}.log`),
-    keepAfterExit: opts.keepAfterExit,
-  });
+  const proc = launcher().labProcess({ name: opts.id, entry: entries[opts.kind ?? 'consumer-group'], env,
+    logFile: join(logDir, `${opts.id}.log`), keepAfterExit: opts.keepAfterExit,
+    // The profile store is a file the tests open too (and SQLite's -wal/-shm beside it).
+    sharedDirs: [dirname(env.PROFILE_DB!)] });
   return { id: opts.id, env, process: proc };
 }

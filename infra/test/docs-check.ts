@@ -45,7 +45,8 @@ export function missingCommands(root: string, doc: string, scripts: Record<strin
   const problems: string[] = [];
   const docDir = dirname(doc);
   for (const text of codeTexts(readFileSync(join(root, doc), 'utf8'))) {
-    for (const [, name] of text.matchAll(/\bnpm run ([\w:.-]+)/g)) {
+    // npm's own options (`npm run -s lag`) come before the script's name.
+    for (const [, name] of text.matchAll(/\bnpm run (?:--?[\w-]+ )*([\w:.][\w:.-]*)/g)) {
       if (!(name! in scripts)) problems.push(`npm run ${name}: no such script in package.json`);
     }
     for (const [command, path] of text.matchAll(/\b(?:bash|(?:npx )?tsx) ([\w./-]+\.(?:sh|ts))\b/g)) {

@@ -28,7 +28,7 @@ describe('the docs checker, on a planted repo', () => {
     '});',
   ].join('\n'));
   write('labs/01/README.md', [
-    '```bash', 'npm run up', 'npm run nope -- list', 'bash infra/up.sh', 'bash infra/gone.sh', 'npx tsx infra/gone.ts', '```',
+    '```bash', 'npm run up', 'npm run nope -- list', 'npm run -s lag', 'npm run --silent gone', 'bash infra/up.sh', 'bash infra/gone.sh', 'npx tsx infra/gone.ts', '```',
     'Also `npm run lag`, [the test](test/track.test.ts), [gone](test/gone.test.ts), `shared/gone.ts` and (generated) `docs/api/index.html`.',
     '| claim | [`test/track.test.ts`](test/track.test.ts) › *acks with 202 only once the event is in Kafka*, *keeps one',
     "user's events in order* |",
@@ -40,7 +40,8 @@ describe('the docs checker, on a planted repo', () => {
 
   it('reports an npm script that package.json lacks and a script file that does not exist, and nothing that exists', () => {
     expect(missingCommands(root, doc, scripts).sort()).toEqual([
-      'bash infra/gone.sh: no such file', 'npm run nope: no such script in package.json', 'npx tsx infra/gone.ts: no such file',
+      'bash infra/gone.sh: no such file', 'npm run gone: no such script in package.json', 'npm run nope: no such script in package.json',
+      'npx tsx infra/gone.ts: no such file',
     ]);
   });
 

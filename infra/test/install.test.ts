@@ -37,16 +37,14 @@ function sandbox(o: { uid: number; sudo: boolean }) {
       }
     }
   }
-  // A cache that already holds the Kafka and Kafka Streams jars, toxiproxy-server and the schema registry (and a javac), so those steps do nothing (and
-  // never touch the real cache).
-  const kafkaLibs = join(dir, 'cache', `kafka-${versions.KAFKA_VERSION}`, 'libs');
-  mkdirSync(kafkaLibs, { recursive: true });
-  const pom = readFileSync(join(repoRoot, 'infra', 'kafka-pom.xml'), 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!);
-  writeFileSync(join(kafkaLibs, '.complete'), pom.replace(/\n+$/, ''));
-  const streamsLibs = join(dir, 'cache', `kafka-streams-${versions.KAFKA_VERSION}`, 'libs');
-  mkdirSync(streamsLibs, { recursive: true });
-  const streamsPom = readFileSync(join(repoRoot, 'infra', 'kafka-streams-pom.xml'), 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!);
-  writeFileSync(join(streamsLibs, '.complete'), streamsPom.replace(/\n+$/, ''));
+  // A cache that already holds the Kafka and Kafka Streams jars, toxiproxy-server and the schema registry, and a JDK,
+  // so those steps do nothing (and never touch the real cache).
+  for (const [name, pomFile] of [['kafka', 'kafka-pom.xml'], ['kafka-streams', 'kafka-streams-pom.xml']] as const) {
+    const libs = join(dir, 'cache', `${name}-${versions.KAFKA_VERSION}`, 'libs');
+    mkdirSync(libs, { recursive: true });
+    const pom = readFileSync(join(repoRoot, 'infra', pomFile), 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!);
+    writeFileSync(join(libs, '.complete'), pom.replace(/\n+$/, ''));
+  }
   stub('javac', 'exit 0');
   mkdirSync(join(dir, 'cache', `toxiproxy-${versions.TOXIPROXY_VERSION}`));
   mkdirSync(join(dir, 'cache', `apicurio-registry-${versions.APICURIO_REGISTRY_VERSION}`));

@@ -5,8 +5,22 @@ import { renderDockerNginxConf, renderNginxConf } from '../nginx.js';
 import { repoRoot } from '../paths.js';
 
 describe('nginx config', () => {
-  it('docker-compose mounts the same config the native tests run (regenerate with npx tsx infra/nginx.ts --docker)', () => {
-    expect(readFileSync(join(repoRoot, 'infra', 'nginx', 'docker.conf'), 'utf8')).toBe(renderDockerNginxConf());
+  it('docker-compose runs the config the native tests run, rendered from the same template when its image is built', () => {
+    // infra/images/build.sh renders it into crm-lab/compose-nginx; infra/test/compose.test.ts runs it.
+    expect(readFileSync(join(repoRoot, 'infra', 'images', 'build.sh'), 'utf8')).toContain('infra/nginx.ts --docker');
+    const conf = renderDockerNginxConf();
+    expect(conf).toContain('server api:3000 max_fails=1 fail_timeout=5s;');
+    // The temp paths must exist in the image (the seed's compose file pointed nginx at missing ones).
+    expect(conf).toContain('client_body_temp_path /tmp/nginx/tmp/client_body;');
+    expect(readFileSync(join(repoRoot, 'infra', 'images', 'nginx', 'Dockerfile.compose'), 'utf8')).toContain('mkdir -p /tmp/nginx/tmp');
+  });
+
+  it('compose\'s nginx connects from its fixed address, the only one the replicas trust', () => {
+    const bound = /proxy_bind (\S+);/.exec(renderDockerNginxConf())?.[1];
+    const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
+    expect(bound).toBe('172.28.0.10');
+    expect(/ipv4_address: (\S+)/.exec(compose)?.[1]).toBe(bound);
+    expect(/TRUST_PROXY: (\S+)/.exec(compose)?.[1]).toBe(bound);
   });
 
   it('fills every placeholder: limits, upstreams with passive health checks, keepalive 32', () => {

@@ -1,0 +1,66 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { repoRoot } from '../../paths.js';
+
+const exec = promisify(execFile);
+
+/** `docker compose` (the v2 plugin) when the engine has it, else Debian's `docker-compose` (1.29). */
+export function composeCommand(): string[] {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+    return ['docker', 'compose'];
+  } catch {
+    return ['docker-compose'];
+  }
+}
+
+/** A compose project of docker-compose.yml under its own name, so it never touches another one. */
+export class ComposeProject {
+  private readonly command = composeCommand();
+
+  constructor(readonly name: string, readonly env: Record<string, string> = {}) {}
+
+  /** Runs one compose command (e.g. `up -d`) in the repo root; rejects with its output when it fails. */
+  async run(...args: string[]): Promise<string> {
+    const [bin, ...pre] = this.command;
+    try {
+      const { stdout, stderr } = await exec(bin!, [...pre, '-p', this.name, ...args], {
+        cwd: repoRoot, env: { ...process.env, ...this.env }, maxBuffer: 16 * 1024 * 1024,
+      });
+      return stdout + stderr;
+    } catch (error) {
+      const e = error as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`${this.command.join(' ')} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    }
+  }
+
+  /** Ids of the project's containers (running or not), optionally of one service. */
+  async containers(service?: string): Promise<string[]> {
+    const filters = ['--filter', `label=com.docker.compose.project=${this.name}`];
+    if (service) filters.push('--filter', `label=com.docker.compose.service=${service}`);
+    const { stdout } = await exec('docker', ['ps', '-aq', ...filters]);
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  async runningContainers(service: string): Promise<string[]> {
+    const { stdout } = await exec('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${this.name}`,
+      '--filter', `label=com.docker.compose.service=${service}`, '--filter', 'status=running']);
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  /** Networks and volumes compose created for the project. */
+  async networksAndVolumes(): Promise<string[]> {
+    const label = `label=com.docker.compose.project=${this.name}`;
+    const [networks, volumes] = await Promise.all([
+      exec('docker', ['network', 'ls', '-q', '--filter', label]),
+      exec('docker', ['volume', 'ls', '-q', '--filter', label]),
+    ]);
+    return [...networks.stdout.split('\n'), ...volumes.stdout.split('\n')].filter(Boolean);
+  }
+
+  /** Where a named volume of the project lives on the host (readable by root). */
+  async volumePath(volume: string): Promise<string> {
+    const { stdout } = await exec('docker', ['volume', 'inspect', '-f', '{{.Mountpoint}}', `${this.name}_${volume}`]);
+    return stdout.trim();
+  }
+}

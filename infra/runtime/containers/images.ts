@@ -1,0 +1,13 @@
+import { versions } from '../../paths.js';
+
+/** The images infra/images/build.sh builds (or tags from an official image). */
+export const images = {
+  kafka: `crm-lab/kafka:${versions.KAFKA_VERSION}`,
+  toxiproxy: `crm-lab/toxiproxy:${versions.TOXIPROXY_VERSION}`,
+  nginx: 'crm-lab/nginx:bookworm',
+  /** The lab's code and node_modules: API replicas and workers. */
+  app: 'crm-lab/app:local',
+};
+
+/** Label on every container the container runtime starts, so a leftover one can be found and removed. */
+export const ownerLabel = 'crm-event-lab.runtime';

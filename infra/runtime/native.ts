@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { kafkaLibs, nginxBin, repoRoot, toxiproxyServerBin } from '../paths.js';
+import { launch } from '../processes.js';
+import type { ComponentLauncher } from './launcher.js';
+
+const exec = promisify(execFile);
+const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+/** Local processes from what infra/install.sh installed: the default runtime. */
+export const nativeLauncher: ComponentLauncher = {
+  runtime: 'native',
+
+  async kafkaNode(o) {
+    if (!existsSync(join(kafkaLibs, '.complete'))) {
+      throw new Error(`Kafka jars missing in ${kafkaLibs}: run infra/install.sh`);
+    }
+    const classpath = join(kafkaLibs, '*');
+    const jvm = [`-Xms${Math.min(256, o.heapMb)}m`, `-Xmx${o.heapMb}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${o.log4jFile}`];
+    if (!existsSync(join(o.dataDir, 'data', 'meta.properties'))) {
+      await exec('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--ignore-formatted',
+        '-t', o.clusterId, '-c', o.propsFile]);
+    }
+    return launch(o.name, 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', o.propsFile], {
+      logFile: o.logFile,
+      keepAfterExit: o.keepAfterExit,
+    });
+  },
+
+  toxiproxy(o) {
+    return launch('toxiproxy', toxiproxyServerBin, ['-host', '127.0.0.1', '-port', String(o.port)], {
+      logFile: o.logFile,
+      keepAfterExit: o.keepAfterExit,
+    });
+  },
+
+  nginx(o) {
+    return launch('nginx', nginxBin, ['-p', o.prefix, '-c', o.confFile, '-g', 'daemon off;'], {
+      logFile: o.logFile,
+      keepAfterExit: o.keepAfterExit,
+    });
+  },
+
+  labProcess(o) {
+    return launch(o.name, tsxBin, [join(repoRoot, o.entry)], {
+      env: o.env,
+      cwd: repoRoot,
+      logFile: o.logFile,
+      keepAfterExit: o.keepAfterExit,
+    });
+  },
+};
