@@ -42,7 +42,9 @@ describe('exactly-once windows and counts', () => {
   it('after repeated SIGKILLs mid-stream the outputs still equal the ground truth; a read_uncommitted reader sees the aborted records, read_committed never does', async () => {
     const s = uniqueSettings('lab06-kill', { GRACE_MS: String(GRACE_MS), COMMIT_INTERVAL_MS: '500', MAX_BYTES_PER_PARTITION: '4096' });
     await createStreamsTopics(brokers, s, PARTITIONS);
-    const { events, expected } = generateWorkload({ users: 40, hours: 4, eventsPerUserHour: 10, partitions: PARTITIONS, graceMs: GRACE_MS, seed: 7 });
+    const { events, expected } = generateWorkload({ users: 120, hours: 4, eventsPerUserHour: 10, partitions: PARTITIONS, graceMs: GRACE_MS, seed: 7 });
+    // Enough input that three incarnations, each killed within a second of its first commit, cannot
+    // finish it: with 40 users (1,649 events) a quiet machine had committed everything by the third kill.
     await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events);
     const logDir = logDirFor('lab06-kill');
 
