@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EDGE_PROXY_ADDRESS, loadConfig } from '../shared/config.js';
 import { repoRoot } from './paths.js';
-import { freePort, waitForPort, type ManagedProcess } from './processes.js';
+import { freePorts, startOnPickedPorts, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
 import { launcher } from './runtime/launcher.js';
 
 export interface NginxOptions {
   /** API replicas, as host:port. */
   upstreams: string[];
   port?: number;
+  /** How a free port is picked when `port` is not given (tests force the race with it). */
+  pickPorts?: PortPicker;
   /** Address to listen on. Default 127.0.0.1. */
   host?: string;
   /** limit_req rate per client IP (requests per second). Default 20, or NGINX_RATE. */
@@ -37,7 +39,7 @@ export interface NginxServer {
 
 type Defaulted = 'proxyBind' | 'batchBodyLimitBytes';
 
-export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit' | Defaulted>> & Pick<NginxOptions, Defaulted>): string {
+export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit' | 'pickPorts' | Defaulted>> & Pick<NginxOptions, Defaulted>): string {
   const servers = o.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=5s;`).join('\n');
   const values: Record<string, string> = {
     WORKERS: String(o.workers),
@@ -58,9 +60,16 @@ export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit' |
 
 /** Starts nginx in the foreground with the repo's config on an unprivileged port. */
 export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
+  // A port picked free may be taken before nginx binds it: then it picks again (PortTakenError).
+  // A port given explicitly is kept, and its being taken is an error.
+  const pick: PortPicker = opts.port === undefined ? (opts.pickPorts ?? freePorts) : async () => [opts.port!];
+  return startOnPickedPorts(1, pick, ([port]) => startNginxOn(port!, opts));
+}
+
+async function startNginxOn(port: number, opts: NginxOptions): Promise<NginxServer> {
   const options = {
     upstreams: opts.upstreams,
-    port: opts.port ?? (await freePort()),
+    port,
     host: opts.host ?? '127.0.0.1',
     rate: opts.rate ?? Number(process.env.NGINX_RATE ?? 20),
     burst: opts.burst ?? Number(process.env.NGINX_BURST ?? 50),

@@ -10,12 +10,16 @@ import { startApiReplica, type ApiReplica } from '../api.js';
 import { startKafka, type KafkaBroker } from '../kafka.js';
 import { freePorts } from '../processes.js';
 import { startToxiproxy, type ToxiproxyServer } from '../toxiproxy.js';
+import { startNginx, type NginxServer } from '../nginx.js';
 
 const servers: Server[] = [];
 let kafka: KafkaBroker | undefined;
 let toxiproxy: ToxiproxyServer | undefined;
 let api: ApiReplica | undefined;
+let nginx: NginxServer | undefined;
 afterEach(async () => {
+  await nginx?.process.stop();
+  nginx = undefined;
   await api?.process.stop();
   api = undefined;
   await kafka?.process.stop();
@@ -78,6 +82,15 @@ describe('ports picked free, then taken before the bind', () => {
     expect(api.port).not.toBe(taken);
     const ready = await fetch(`${api.url}/ready`);
     expect(ready.status).toBe(200);
+  });
+
+  it('nginx: picks again when its picked port was taken, and answers on the new one', async () => {
+    const taken = await takenPort();
+    const { pick, picks } = racingPicker(taken);
+    nginx = await startNginx({ upstreams: ['127.0.0.1:9'], pickPorts: pick });
+    expect(picks.length).toBe(2);
+    expect(nginx.port).not.toBe(taken);
+    expect((await fetch(`${nginx.url}/nginx-health`)).status).toBe(200);
   });
 
   it('a port given explicitly is not replaced: taken, the start fails and names the bind failure', async () => {

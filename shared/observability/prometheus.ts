@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, launch, waitFor, waitForPort, type ManagedProcess } from '../../infra/processes.js';
+import { freePorts, launch, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess } from '../../infra/processes.js';
 import { repoRoot } from '../../infra/paths.js';
 
 export const prometheusBin = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
@@ -54,15 +54,18 @@ export async function startPrometheus(opts: { jobs: Record<string, string[]>; ru
   ].join('\n');
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, `${config}\n`);
-  const port = await freePort();
-  const proc = launch('prometheus', prometheusBin, [
-    `--config.file=${configFile}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-  ], { logFile: join(dir, 'prometheus.log') });
+  // A port picked free may be taken before Prometheus binds it: then it picks again (PortTakenError).
+  const { proc, port } = await startOnPickedPorts(1, freePorts, async ([picked]) => {
+    const started = launch('prometheus', prometheusBin, [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${picked}`,
+      '--log.level=warn',
+    ], { logFile: join(dir, 'prometheus.log') });
+    await waitForPort(started, picked!);
+    return { proc: started, port: picked! };
+  });
   const url = `http://127.0.0.1:${port}`;
-  await waitForPort(proc, port);
   await waitFor(`prometheus ready (log: ${proc.logFile})`, async () => (await fetch(`${url}/-/ready`)).ok);
 
   const api = async (path: string) => {
