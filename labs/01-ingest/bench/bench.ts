@@ -33,17 +33,10 @@ import { backgroundLoad } from './cpu.js';
 import { acceptedIds, clientEvent, endToEndPhase, maxHttpPhase, pacedTrackPhase, producerPhase, results, type PhaseResult } from './phases.js';
 import { BENCH_LIMITS, startFullStack, startStrippedStack, type FullStack, type StrippedStack } from './stacks.js';
 import { figure, int, ms } from './stats.js';
+import { envNumber } from './env.js';
 
 // The group-coordinator errors kafkajs logs while a new consumer group settles are noise here.
 process.env.KAFKAJS_LOG_LEVEL ??= 'nothing';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 const DURATION_S = envNumber('BENCH_DURATION_S', 10);
 const WARMUP_S = envNumber('BENCH_WARMUP_S', Math.min(5, DURATION_S));

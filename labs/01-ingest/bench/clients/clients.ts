@@ -28,16 +28,9 @@ import { runPhase, type PhaseRun } from './run-phase.js';
 import { readStored, type StoredCopies } from './stored.js';
 import { createTopics } from './topics.js';
 import { PHASES, type PhaseSpec } from './workload.js';
+import { envNumber } from '../env.js';
 
 process.env.KAFKAJS_LOG_LEVEL ??= 'nothing';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 const ALL_CLIENTS = [kafkajsClient, confluentClient, platformaticClient];
 const DURATION_S = envNumber('BENCH_DURATION_S', 10);
