@@ -1,14 +1,14 @@
 /** Lab 05's pieces started in the test process, on the shared broker and a registry of the test file's own. */
-import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { waitFor } from '../../../infra/processes.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { buildApp } from '../../01-ingest/src/app.js';
 import { EventPublisher, publisherOptionsFrom } from '../../01-ingest/src/publisher.js';
+import { readRawTopic as readBytes } from '../../04-dlq/src/raw-records.js';
 import type { EventWorker } from '../../02-consumer-groups/src/worker.js';
 import { AvroEventDecoder } from '../src/avro-decoder.js';
 import { AvroEventEncoder } from '../src/avro-encoder.js';
@@ -90,50 +90,15 @@ export interface RawRecord {
   headers: Record<string, string>;
 }
 
-/** Every record in the topic now, values as bytes (shared/kafka.ts readTopic parses JSON). */
+/** Every record in the topic now, values as bytes (lab 04's reader; keys as text, a null value as empty bytes). */
 export async function readRawTopic(brokers: string[], topic: string): Promise<RawRecord[]> {
-  const kafka = createKafka(brokers, 'lab05-test-reader');
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const remaining = new Map(offsets.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
-  const records: RawRecord[] = [];
-  if (remaining.size === 0) return records;
-  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`readRawTopic(${topic}): timed out`)), 30_000);
-      consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          const high = remaining.get(partition);
-          if (high === undefined || Number(message.offset) >= high) return;
-          records.push(toRaw(partition, message));
-          if (Number(message.offset) === high - 1) remaining.delete(partition);
-          if (remaining.size === 0) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      }).catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
-}
-
-function toRaw(partition: number, message: KafkaMessage): RawRecord {
-  return {
-    partition,
-    offset: Number(message.offset),
-    key: message.key?.toString() ?? null,
-    value: message.value ?? Buffer.alloc(0),
-    headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
-  };
+  return (await readBytes(brokers, topic)).map((r) => ({
+    partition: r.partition,
+    offset: r.offset,
+    key: r.key?.toString() ?? null,
+    value: r.value ?? Buffer.alloc(0),
+    headers: r.headers,
+  }));
 }
 
 /** Sends raw record values (JSON text, Avro bytes, garbage) as another producer would. */
