@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { repoRoot } from '../../../infra/paths.js';
-import { launch, waitFor, type ManagedProcess } from '../../../infra/processes.js';
+import { launch, sleep, waitFor, type ManagedProcess } from '../../../infra/processes.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import type { EnrichedEvent } from '../../../shared/schema.js';
 import { uniqueTopic } from '../../../shared/testing/kafka.js';
@@ -55,6 +55,42 @@ export async function produceAll(kafka: Kafka, topic: string, events: EnrichedEv
   } finally {
     await producer.disconnect();
   }
+}
+
+/**
+ * Produces `events` in order while the group is running, keeping about `ahead` records beyond what
+ * it has committed, so a processor killed at any moment has input in hand (an open transaction).
+ * Call `stop()` to end feeding; the events not yet produced are returned for the caller to send.
+ */
+export function feedAhead(kafka: Kafka, admin: Admin, s: StreamsSettings, events: EnrichedEvent[], ahead = 400) {
+  let produced = 0;
+  let stopped = false;
+  const loop = (async () => {
+    const producer = createEventProducer(kafka);
+    await producer.connect();
+    try {
+      while (!stopped && produced < events.length) {
+        const committed = await committedTotal(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+        if (produced - committed >= ahead) {
+          await sleep(50);
+          continue;
+        }
+        const slice = events.slice(produced, produced + 100);
+        await producer.send({ topic: s.STREAMS_INPUT_TOPIC, acks: -1, messages: slice.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
+        produced += slice.length;
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  })();
+  return {
+    produced: () => produced,
+    async stop(): Promise<EnrichedEvent[]> {
+      stopped = true;
+      await loop;
+      return events.slice(produced);
+    },
+  };
 }
 
 /** Sum over partitions of the offsets the group committed (with its transactions). */
