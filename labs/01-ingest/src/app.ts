@@ -107,6 +107,12 @@ export async function buildApp(
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) return sendError(reply, error.code, error.message, error.extra);
+    // #region solution 01:validation-400 — Answer what Fastify refuses before the route runs (bad JSON, empty body, wrong media type, too large) as JSON 4xx with a reason
+    // hint: Branch on Fastify's `error.code`, not on status ranges: FST_ERR_CTP_INVALID_JSON_BODY, FST_ERR_CTP_EMPTY_JSON_BODY, FST_ERR_CTP_INVALID_MEDIA_TYPE, FST_ERR_CTP_BODY_TOO_LARGE, FST_ERR_CTP_INVALID_CONTENT_LENGTH.
+    // hint: Each maps to a code of src/errors.ts: invalid_request (400), unsupported_media_type (415), payload_too_large (413); `sendError(reply, code, message)` sends `{error, message}` with the table's status.
+    // hint: Whatever else Fastify marks 400 (`error.statusCode === 400`, e.g. a malformed URL) stays an `invalid_request`; only then is it a bug (log it, 500 internal_error).
+    // stub: request.log.error({ err: error }, 'unhandled error');
+    // stub: return sendError(reply, 'internal_error', `TODO(lab 01): answer ${error.code ?? 'this error'} as a JSON 4xx with a reason`);
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendError(reply, 'payload_too_large', `request body exceeds ${request.routeOptions.bodyLimit ?? config.BODY_LIMIT_BYTES} bytes (after gzip decompression)`);
@@ -122,6 +128,7 @@ export async function buildApp(
     if (error.statusCode === 400) return sendError(reply, 'invalid_request', error.message);
     request.log.error({ err: error }, 'unhandled error');
     return sendError(reply, 'internal_error', 'unexpected server error');
+    // #endregion solution
   });
 
   await app.register(rateLimit, {
@@ -171,6 +178,10 @@ export async function buildApp(
         reply.header('retry-after', '1');
         return sendError(reply, error.code, error.message, { event_id: event.event_id });
       }
+      // #region solution 01:ack-before-202 — Publish the event and answer 202 only after Kafka acked it; 503 with Retry-After when it did not
+      // hint: `await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) }, value)` resolves on the broker's ack (acks=all) and rejects when there was none.
+      // hint: Only a KafkaUnavailableError means "not acked": answer 503 `kafka_unavailable` with a `retry-after: 1` header and the event_id, so the client retries with the same id. Re-throw anything else (a bug answers 500).
+      // hint: The 202's body is `{ status: 'accepted', event_id }`; stamp `trace.api_produce_start` / `api_acked` around the publish and observe `metrics.produceDuration` (or count `metrics.produceFailures`).
       try {
         trace.api_produce_start = nowMs();
         await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) }, value);
@@ -185,6 +196,7 @@ export async function buildApp(
       }
       request.log.debug({ request_id: event.request_id, event_id: event.event_id, spans: trace }, 'trace');
       return reply.code(202).header('x-trace-spans', formatSpans(trace)).send({ status: 'accepted', event_id: event.event_id });
+      // #endregion solution
     },
   );
 

@@ -17,6 +17,11 @@ export type EventCheck =
  * text came from bytes that were not UTF-8 (`invalidUtf8`: see request-body.ts).
  */
 export function checkEvent(input: unknown, context: { nowMs: number; invalidUtf8: boolean; schema?: z.ZodType<CRMEvent> }): EventCheck {
+  // #region solution 01:validation-400 — Validate one event: the schema, at most MAX_CLOCK_SKEW_MS in the future, no field that was invalid UTF-8; name every problem
+  // hint: `(context.schema ?? CRMEvent).safeParse(input)` checks the shape; `describeIssues(parsed.error).issues` turns zod's errors into `{path, message}` issues.
+  // hint: The clock-skew check is request-time, so it is not in the schema: parse `timestamp` with `parseInstant` and compare with `context.nowMs`. Check it even when other fields failed, so one answer names every problem.
+  // hint: When `context.invalidUtf8`, blame each field holding U+FFFD: `replacedTextFields(input)` (below) lists their paths. `summarizeIssues(issues)` makes the message.
+  // stub: return { ok: true, event: input as CRMEvent };
   const issues: Issue[] = context.invalidUtf8 ? replacedTextFields(input).map((path) => ({ path, message: 'is not valid UTF-8' })) : [];
   const parsed = (context.schema ?? CRMEvent).safeParse(input);
   if (!parsed.success) issues.push(...describeIssues(parsed.error).issues);
@@ -28,6 +33,7 @@ export function checkEvent(input: unknown, context: { nowMs: number; invalidUtf8
   }
   if (issues.length || !parsed.success) return { ok: false, ...summarizeIssues(issues) };
   return { ok: true, event: parsed.data };
+  // #endregion solution
 }
 
 /**

@@ -139,6 +139,10 @@ export class ProfileStore {
 
   /** One event's effect, inside its own savepoint; lab 05's DeviceProfileStore adds to it. */
   protected write({ event, position }: PositionedEvent, workerId: string): ApplyResult {
+    // #region solution 02:apply-exactly-once — Apply one event to its user's profile exactly once: record its event_id in the same transaction, skip a redelivery
+    // hint: You are inside a transaction (a savepoint of applyBatch's): everything written here commits together, or not at all.
+    // hint: `this.insertProcessed.run({...})` is INSERT OR IGNORE on the unique event_id: `.changes === 0` means the event was applied before. Count it (`this.countDuplicate`) and return 'duplicate' without touching the profile.
+    // hint: Otherwise `this.upsertProfile.run({ user_id, seen, login })`: `seen` is `utcInstant(event.timestamp ?? event.server_timestamp)`, `login` 1 for a 'login' event. Respect `this.dedupe` (false only to measure its cost).
     const seen = utcInstant(event.timestamp ?? event.server_timestamp);
     if (this.dedupe) {
       const recorded = this.insertProcessed.run({
@@ -155,6 +159,7 @@ export class ProfileStore {
     }
     this.upsertProfile.run({ user_id: event.user_id, seen, login: event.event_type === 'login' ? 1 : 0 });
     return 'applied';
+    // #endregion solution
   }
 
   /** Applies one event to its user's profile, once: a redelivered event_id returns 'duplicate'. */

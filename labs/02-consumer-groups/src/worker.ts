@@ -130,6 +130,10 @@ export class EventWorker {
     // The batch's own commit goes to the group directly; consumer.commitOffsets() is a
     // silent no-op once stop() has begun, which would lose the commit of a graceful stop.
     const commit = async () => {
+      // #region solution 02:commit-after-processing — Commit the offset after the last processed message, only once its effect is stored
+      // hint: `uncommitted` is the offset of the last message processed (its transaction is on disk); nothing to do when it is undefined.
+      // hint: Kafka's committed offset is the NEXT message to read: commit `uncommitted + 1`, as a string, for this batch's topic and partition.
+      // hint: Use `commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] })` (it still works while stop() is under way), then count `this.stats.commits`, tell `o.instrumentation?.committed`, and reset `uncommitted` and `sinceCommit`.
       if (uncommitted === undefined) return;
       const offset = String(Number(uncommitted) + 1);
       await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] });
@@ -138,6 +142,7 @@ export class EventWorker {
       o.log.debug({ partition: batch.partition, offset }, 'committed');
       uncommitted = undefined;
       sinceCommit = 0;
+      // #endregion solution
     };
     const beat = async () => {
       try {

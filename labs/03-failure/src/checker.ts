@@ -138,7 +138,12 @@ function copiesById(topic: TopicRecord[]): Map<string, TopicRecord[]> {
 
 /** Acked events that are not in the topic. */
 export function lostCases(sent: SentEvent[], stored: Map<string, TopicRecord[]>): string[] {
+  // #region solution 03:lost — Report each acked event missing from the topic, by event_id
+  // hint: `stored` maps each event_id found in the topic to its copies. An event is lost only if its client was told it is stored (`acked`).
+  // hint: An unacked event that is missing is not an anomaly: the client never got a 202 for it.
+  // stub: return [];
   return sent.filter((s) => s.acked && !stored.has(s.event_id)).map((s) => s.event_id);
+  // #endregion solution
 }
 
 /** Records no client sent (including records without an event_id). */
@@ -149,6 +154,10 @@ export function strayCases(sent: SentEvent[], topic: TopicRecord[]): TopicRecord
 
 /** Events stored more than once, split by whether the client's attempts explain every copy. */
 export function duplicateCases(sent: SentEvent[], stored: Map<string, TopicRecord[]>): { byRetry: Copies[]; serverSide: Copies[] } {
+  // #region solution 03:duplicated — Split events stored more than once into retry duplicates (copies ≤ the client's attempts) and server-side ones
+  // hint: Look only at event_ids with 2 or more copies that a client sent (unknown ids are strays, judged elsewhere).
+  // hint: Each HTTP attempt may have written one copy: `copies > attempts` can only come from the server side (the producer's own retry, nginx re-sending a POST).
+  // stub: return { byRetry: [], serverSide: [] };
   const attempts = new Map(sent.map((s) => [s.event_id, s.attempts]));
   const byRetry: Copies[] = [];
   const serverSide: Copies[] = [];
@@ -158,6 +167,7 @@ export function duplicateCases(sent: SentEvent[], stored: Map<string, TopicRecor
     (c.copies > c.attempts ? serverSide : byRetry).push(c);
   }
   return { byRetry, serverSide };
+  // #endregion solution
 }
 
 /**
@@ -182,9 +192,14 @@ export function orderPairs(sent: SentEvent[], stored: Map<string, TopicRecord[]>
 
 /** Pairs of one client's acked events for a user whose topic order contradicts their sending order. */
 export function reorderedCases(sent: SentEvent[], stored: Map<string, TopicRecord[]>): Reordering[] {
+  // #region solution 03:reordered — Report pairs of one client's acked events for a user whose topic order contradicts the order they were sent in
+  // hint: `orderPairs(sent, stored)` (above) gives consecutive acked events per client and user, each with its first copy in the topic.
+  // hint: The later event's first copy must be in the same partition, at a higher offset, than the earlier one's; a different partition is a reordering too.
+  // stub: return [];
   return orderPairs(sent, stored)
     .filter(([a, b]) => a.first.partition !== b.first.partition || a.first.offset > b.first.offset)
     .map(([a, b]) => ({ user_id: b.s.user_id, client: b.s.client, sentFirst: a.s.event_id, storedFirst: b.s.event_id }));
+  // #endregion solution
 }
 
 /** Stored events no worker recorded as applied. */
@@ -199,6 +214,11 @@ export function unappliedCases(stored: Map<string, TopicRecord[]>, applied: Appl
  * is its first copy's: clients that set `timestamp` make every copy carry the same one.
  */
 export function wrongProfileCases(stored: Map<string, TopicRecord[]>, applied: AppliedRows): WrongProfile[] {
+  // #region solution 03:wrong-profile — Report each user whose profile differs from what its distinct stored events say
+  // hint: Count per event_id, never per copy: take each event's first copy (`stored` values are in topic order).
+  // hint: Expected per user: event_count (one per event), login_count (events of type 'login'), last_seen (the latest `time`, compared as text: the times are UTC ISO strings).
+  // hint: A user with no profile row at all is wrong too: report it without `actual`.
+  // stub: return [];
   const expected = new Map<string, Omit<ProfileRow, 'user_id'>>();
   for (const [first] of stored.values()) {
     if (!first || first.user_id === undefined) continue;
@@ -218,6 +238,7 @@ export function wrongProfileCases(stored: Map<string, TopicRecord[]>, applied: A
     }
   }
   return out;
+  // #endregion solution
 }
 
 /** Judges one scenario's history. */

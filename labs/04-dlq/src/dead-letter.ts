@@ -35,6 +35,10 @@ function ownHeaders(headers: IHeaders | undefined): IHeaders {
  */
 async function handleFailure(o: DeadLetterOptions, message: KafkaMessage, previous: FailureHeaders | undefined,
   original: EventPosition, error: unknown): Promise<ProcessResult> {
+  // #region solution 04:retry-then-dead-letter — Re-publish a failed event to the retry topic with its failure record, or after the last attempt to the DLQ, acked before its offset is committed
+  // hint: Attempts so far: `previous?.attempts ?? 0`, plus this one. Build the FailureHeaders: attempt times (append now), the error as text (`describeIssues` for a ZodError), `retryAt` = now + `backoffDelayMs(o.policy, attempts)`, and the original position.
+  // hint: `attempts >= o.policy.maxAttempts`: the DLQ (`o.dlqTopic`), result 'dead-lettered'; else the retry topic, 'retry-scheduled'.
+  // hint: `await o.producer.send({ topic, acks: -1, messages: [{ key, value, headers }] })` with the message's key and value unchanged and its own headers (`ownHeaders`) plus `encodeFailureHeaders(failure)`: the await is what makes committing its offset safe. Then `o.onOutcome?.(…)`.
   const now = Date.now();
   const attempts = (previous?.attempts ?? 0) + 1;
   const failure: FailureHeaders = {
@@ -56,6 +60,7 @@ async function handleFailure(o: DeadLetterOptions, message: KafkaMessage, previo
     : `Attempt ${attempts} failed; retry in ${backoffDelayMs(o.policy, attempts)} ms`);
   o.onOutcome?.(outcome, failure);
   return outcome;
+  // #endregion solution
 }
 
 /** The main lane: a message that fails goes to the retry topic instead of blocking the partition. */

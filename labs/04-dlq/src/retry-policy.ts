@@ -9,7 +9,11 @@ export interface RetryPolicy {
 }
 
 export function backoffDelayMs(policy: RetryPolicy, failedAttempt: number): number {
+  // #region solution 04:backoff — The wait after failed attempt k: exponential, base × 2^(k-1)
+  // hint: Attempt 1 failing waits `policy.baseDelayMs`; each further failure doubles the wait (100, 200, 400 ms with a base of 100).
+  // hint: `longestBackoffMs` and `policyProblems` below use this to refuse a policy whose longest wait a timer cannot hold (2^31 - 1 ms).
   return policy.baseDelayMs * 2 ** (failedAttempt - 1);
+  // #endregion solution
 }
 
 /** What travels with an event through the retry topic and into the DLQ, as Kafka headers. */

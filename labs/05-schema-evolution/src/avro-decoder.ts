@@ -88,12 +88,16 @@ export class AvroEventDecoder {
   }
 
   private resolverFor(id: number): avro.Resolver {
+    // #region solution 05:reader-schema — Read a record written with schema `id` through this worker's own (reader) schema
+    // hint: Avro schema resolution: `this.readerType.createResolver(writerType)` maps the writer's fields onto the reader's (a v1 reader skips `device`; a v2 reader gets its default, null).
+    // hint: The writer's type comes from `this.writerType(id)` (fetched by prepare()). Building a resolver compares both schemas: cache one per id in `this.resolvers`.
     let resolver = this.resolvers.get(id);
     if (!resolver) {
       resolver = this.readerType.createResolver(this.writerType(id));
       this.resolvers.set(id, resolver);
     }
     return resolver;
+    // #endregion solution
   }
 
   /**

@@ -13,6 +13,9 @@ export type EventTimeSource = 'client' | 'server';
  * so a replay, a restart or a lagging consumer produces the same windows.
  */
 export function eventTimeOf(event: Pick<EnrichedEvent, 'timestamp' | 'server_timestamp'>): { ms: number; source: EventTimeSource } {
+  // #region solution 06:event-time — When the event happened: the client's timestamp when believable, else the server's
+  // hint: Believable: it parses, it is at most MAX_CLOCK_SKEW_MS ahead of `server_timestamp` and at most MAX_CLIENT_AGE_MS behind it.
+  // hint: Return the milliseconds and which clock they came from (`source: 'client' | 'server'`).
   const server = Date.parse(event.server_timestamp);
   if (event.timestamp !== undefined) {
     const client = Date.parse(event.timestamp);
@@ -21,4 +24,5 @@ export function eventTimeOf(event: Pick<EnrichedEvent, 'timestamp' | 'server_tim
     }
   }
   return { ms: server, source: 'server' };
+  // #endregion solution
 }

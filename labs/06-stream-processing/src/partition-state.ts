@@ -104,6 +104,11 @@ export class PartitionState {
   }
 
   private closeHourly(closed: number): Output[] {
+    // #region solution 06:close-windows — Emit each hourly window that ends at or before `closed` (stream time minus grace) once, then forget it
+    // hint: A window [start, start + HOUR_MS) is closed when `start + HOUR_MS <= closed`; later events for it are late, not counted.
+    // hint: Output `{ kind: 'hourly', key: user, value: { user_id, window_start, window_end, counts, total } }` with counts sorted by event type (`iso()` for the times).
+    // hint: Delete the window from `this.hourly` and mark its changelog key deleted (`this.dirty.set(key, null)`), so a restored state does not emit it twice.
+    // stub: return [];
     const out: Output[] = [];
     for (const [key, w] of this.hourly) {
       if (w.start + HOUR_MS > closed) continue;
@@ -116,6 +121,7 @@ export class PartitionState {
       this.dirty.set(key, null);
     }
     return out;
+    // #endregion solution
   }
 
   /** Emits every activity window whose end moved into (closedBefore, closed], then drops minutes no open window holds. */
