@@ -5,6 +5,11 @@ import { join } from 'node:path';
 export interface CheckpointTest {
   file: string;
   title: string;
+  /**
+   * A guard: it passes on the stub too, and fails a solution that reports too much (a false
+   * positive). Graded like the others; CI does not expect it to fail on the skeleton.
+   */
+  guard?: boolean;
 }
 
 export interface Checkpoint {

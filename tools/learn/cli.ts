@@ -1,7 +1,7 @@
 /**
  * Learner mode: `npm run learn -- <command>`.
  *
- *   start <lab>               a workspace (git worktree on branch learn/NN, in .learn/NN-name) with the lab's solution regions stubbed
+ *   start <lab>               a workspace (git worktree on branch learner/NN, in .learn/NN-name) with the lab's solution regions stubbed
  *   check <lab>               runs the lab's checkpoint tests in the workspace, one grade per checkpoint
  *   hint <lab> <checkpoint>   the next hint of a checkpoint (the workspace remembers which were shown)
  *   diff <lab>                your regions against the reference's

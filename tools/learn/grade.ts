@@ -13,6 +13,8 @@ export interface Grade {
   checkpoint: string;
   passed: number;
   total: number;
+  /** Each test's outcome (a title matching several tests gives several). */
+  results: { title: string; passed: boolean; guard: boolean }[];
   /** The first test that did not pass, and the first line of why. */
   firstFailure?: { test: string; reason: string };
 }
@@ -25,13 +27,14 @@ const firstLine = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '').split('\
  */
 export function grade(checkpoints: Checkpoint[], report: VitestReport, root: string): Grade[] {
   return checkpoints.map((c) => {
-    const g: Grade = { checkpoint: c.id, passed: 0, total: 0 };
+    const g: Grade = { checkpoint: c.id, passed: 0, total: 0, results: [] };
     for (const t of c.tests) {
       const file = report.testResults.find((r) => r.name === `${root}/${t.file}` || r.name.endsWith(`/${t.file}`));
       const matches = file?.assertionResults.filter((a) => a.fullName.includes(t.title)) ?? [];
       const results = matches.length ? matches : [undefined];
       for (const a of results) {
         g.total++;
+        g.results.push({ title: a?.title ?? t.title, passed: a?.status === 'passed', guard: t.guard ?? false });
         if (a?.status === 'passed') {
           g.passed++;
           continue;

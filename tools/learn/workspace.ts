@@ -71,11 +71,12 @@ export function copySkeleton(root: string, lab: string, dest: string) {
 export const defaultWorkspace = (root: string, lab: string) => join(root, '.learn', labDir(root, lab).slice('labs/'.length));
 
 /**
- * `learn start`: a git worktree on a new branch `learn/NN`, from HEAD, whose first commit replaces
+ * `learn start`: a git worktree on a new branch `learner/NN`, from HEAD, whose first commit replaces
  * the lab's regions by stubs. The learner owns the branch: commit, diff, reset as with any other.
  */
 export function startWorkspace(root: string, lab: string, dir = defaultWorkspace(root, lab)): { dir: string; branch: string; files: string[]; regions: number } {
-  const branch = `learn/${lab}`;
+  // Not learn/NN: a branch named `learn` (this tool's own, while it was written) would make git refuse it.
+  const branch = `learner/${lab}`;
   if (existsSync(dir)) throw new Error(`${relative(root, dir) || dir} exists already: carry on there, or remove it first (git worktree remove --force ${dir} && git branch -D ${branch})`);
   const base = git(root, 'rev-parse', 'HEAD');
   if (git(root, 'status', '--porcelain', '--', 'labs', 'shared')) {
