@@ -105,21 +105,20 @@ function unifiedDiff(reference: string, yours: string): string {
 
 function diff(lab: string) {
   const dir = workspaceOf(lab);
-  const reference = referenceRegions(dir, readState(dir));
+  const order = loadCheckpoints(dir, lab).checkpoints.map((c) => c.id);
   const mine = regionsByFile(dir);
-  for (const [file, refRegions] of reference) {
-    const yours = (mine.get(file) ?? []).filter((r) => r.lab === lab);
-    refRegions.forEach((ref, i) => {
-      const own = yours.filter((r) => r.checkpoint === ref.checkpoint)[refRegions.filter((r) => r.checkpoint === ref.checkpoint).indexOf(ref)];
-      console.log(`=== ${lab} ${ref.checkpoint}  ${file}:${(own ?? ref).openLine + 1}  (- reference, + yours)`);
-      if (!own) {
-        console.log('(your file no longer has this region)');
-        return;
-      }
-      const text = unifiedDiff(ref.body.join('\n'), own.body.join('\n'));
-      console.log(text.trim() ? text : '(identical)');
-      if (i < refRegions.length - 1) console.log('');
-    });
+  // Each reference region with the learner's region at the same place (the n-th of its checkpoint in its file), in the README's order.
+  const pairs = [...referenceRegions(dir, readState(dir))].flatMap(([file, refs]) => refs.map((ref) => {
+    const nth = refs.filter((r) => r.checkpoint === ref.checkpoint).indexOf(ref);
+    const own = (mine.get(file) ?? []).filter((r) => r.lab === lab && r.checkpoint === ref.checkpoint)[nth];
+    return { file, ref, own };
+  }));
+  pairs.sort((a, b) => order.indexOf(a.ref.checkpoint) - order.indexOf(b.ref.checkpoint));
+  for (const { file, ref, own } of pairs) {
+    console.log(`=== ${lab} ${ref.checkpoint}  ${file}:${(own ?? ref).openLine + 1}  (- reference, + yours)`);
+    const text = own ? unifiedDiff(ref.body.join('\n'), own.body.join('\n')) : '(your file no longer has this region)';
+    console.log(text.trim() ? text : '(identical)');
+    console.log('');
   }
 }
 
