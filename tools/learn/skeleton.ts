@@ -9,11 +9,12 @@ export function stubLines(region: Region): string[] {
 /**
  * The file as the learner gets it: each region of `lab` keeps its opening and closing lines (so the
  * learner sees where to write, and `learn diff` finds the code again) with its hints and reference
- * code replaced by the stub. Regions of other labs are left as they are (solved).
+ * code replaced by the stub. Regions of other labs are left as they are (solved). With `checkpoint`,
+ * only that checkpoint's regions are stubbed (CI: do its tests fail because of its own code?).
  */
-export function skeletonOf(text: string, lab: string, file = '<text>'): { text: string; regions: Region[] } {
+export function skeletonOf(text: string, lab: string, file = '<text>', checkpoint?: string): { text: string; regions: Region[] } {
   if (!mentionsRegions(text)) return { text, regions: [] };
-  const regions = parseRegions(text, file).filter((r) => r.lab === lab);
+  const regions = parseRegions(text, file).filter((r) => r.lab === lab && (checkpoint === undefined || r.checkpoint === checkpoint));
   if (regions.length === 0) return { text, regions };
   const lines = text.split('\n');
   const out: string[] = [];

@@ -36,19 +36,19 @@ export function regionsByFile(root: string, read: (file: string) => string = (f)
 }
 
 /** Replaces `lab`'s regions by their stubs in the files under `root`; returns the files changed. */
-export function applySkeleton(root: string, lab: string, candidates = sourceFiles(root)): { files: string[]; regions: number } {
+export function applySkeleton(root: string, lab: string, candidates = sourceFiles(root), checkpoint?: string): { files: string[]; regions: number } {
   const files: string[] = [];
   let regions = 0;
   for (const file of candidates) {
     const path = join(root, file);
     const before = readFileSync(path, 'utf8');
-    const after = skeletonOf(before, lab, file);
+    const after = skeletonOf(before, lab, file, checkpoint);
     if (after.regions.length === 0) continue;
     writeFileSync(path, after.text);
     files.push(file);
     regions += after.regions.length;
   }
-  if (regions === 0) throw new Error(`lab ${lab} has no solution regions`);
+  if (regions === 0) throw new Error(`lab ${lab} has no solution regions${checkpoint ? ` of checkpoint ${checkpoint}` : ''}`);
   return { files, regions };
 }
 
@@ -58,14 +58,14 @@ function linkNodeModules(root: string, workspace: string) {
 }
 
 /** A plain copy of the working tree (tracked and new files, not ignored ones) with `lab`'s regions stubbed: what CI checks. */
-export function copySkeleton(root: string, lab: string, dest: string) {
+export function copySkeleton(root: string, lab: string, dest: string, checkpoint?: string) {
   for (const file of git(root, 'ls-files', '--cached', '--others', '--exclude-standard').split('\n')) {
     if (!file || !existsSync(join(root, file))) continue;
     mkdirSync(dirname(join(dest, file)), { recursive: true });
     copyFileSync(join(root, file), join(dest, file));
   }
   linkNodeModules(root, dest);
-  return applySkeleton(dest, lab, sourceFiles(root)); // the copy is no git repository: the reference's list
+  return applySkeleton(dest, lab, sourceFiles(root), checkpoint); // the copy is no git repository: the reference's list
 }
 
 export const defaultWorkspace = (root: string, lab: string) => join(root, '.learn', labDir(root, lab).slice('labs/'.length));
