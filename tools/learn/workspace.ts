@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseRegions, mentionsRegions, type Region } from './regions.js';
 import { skeletonOf } from './skeleton.js';
@@ -52,9 +52,21 @@ export function applySkeleton(root: string, lab: string, candidates = sourceFile
   return { files, regions };
 }
 
-/** The workspace's dependencies are the reference's: node_modules as a symlink. */
+/**
+ * The workspace's dependencies are the reference's: node_modules as a symlink. Its package-lock.json,
+ * freshly checked out, is dated back to before the installed one's: infra/install.sh (run by `npm test`)
+ * reinstalls when the lock file is newer, and `npm ci` through the symlink would empty the
+ * repository's node_modules.
+ */
 function linkNodeModules(root: string, workspace: string) {
   if (!existsSync(join(workspace, 'node_modules'))) symlinkSync(realpathSync(join(root, 'node_modules')), join(workspace, 'node_modules'));
+  const installed = join(workspace, 'node_modules', '.package-lock.json');
+  const lock = join(workspace, 'package-lock.json');
+  if (existsSync(installed) && existsSync(lock)) {
+    const { mtimeMs } = statSync(installed);
+    const older = new Date(mtimeMs - 1_000); // a second before: no rounding makes it newer
+    utimesSync(lock, older, older);
+  }
 }
 
 /** A plain copy of the working tree (tracked and new files, not ignored ones) with `lab`'s regions stubbed: what CI checks. */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ function tinyRepo(): string {
   mkdirSync(join(root, 'labs/01-one/src'), { recursive: true });
   mkdirSync(join(root, 'labs/02-two/src'), { recursive: true });
   mkdirSync(join(root, 'node_modules'));
+  writeFileSync(join(root, 'node_modules/.package-lock.json'), '{}');
+  writeFileSync(join(root, 'package-lock.json'), '{}');
   // `node_modules`, not `node_modules/`: the workspace's is a symlink, which a trailing slash does not match.
   writeFileSync(join(root, '.gitignore'), 'node_modules\n.learn/\n.learn-state.json\n');
   writeFileSync(join(root, 'labs/01-one/src/a.ts'), source('01', 'first'));
@@ -38,6 +40,8 @@ describe('workspaces', () => {
     expect(readFileSync(join(ws.dir, 'labs/01-one/src/a.ts'), 'utf8')).toContain('throw new Error("TODO(lab 01): Task first");');
     expect(readFileSync(join(ws.dir, 'labs/02-two/src/b.ts'), 'utf8')).toBe(source('02', 'second'));
     expect(lstatSync(join(ws.dir, 'node_modules')).isSymbolicLink()).toBe(true);
+    // infra/install.sh reinstalls (npm ci, through the symlink) only when the lock file is newer than the install.
+    expect(statSync(join(ws.dir, 'package-lock.json')).mtimeMs).toBeLessThan(statSync(join(root, 'node_modules/.package-lock.json')).mtimeMs);
     const log = execFileSync('git', ['log', '--format=%s', 'learner/01'], { cwd: root, encoding: 'utf8' }).trim().split('\n');
     expect(log).toEqual(['learn: lab 01 skeleton (its solution regions replaced by stubs)', 'reference']);
     expect(execFileSync('git', ['status', '--porcelain'], { cwd: ws.dir, encoding: 'utf8' })).toBe(''); // state file ignored
