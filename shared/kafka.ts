@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { scanTopic } from './scan-topic.js';
 import { Kafka, logLevel, Partitioners, type IHeaders, type KafkaConfig, type Message, type Producer } from 'kafkajs';
 
 export { Partitioners };
@@ -109,46 +109,13 @@ function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
  * high watermark), in partition then offset order. Values are parsed as JSON.
  */
 export async function readTopic<T = any>(brokers: string[], topic: string, timeoutMs = 30_000): Promise<ReadRecord<T>[]> {
-  const kafka = createKafka(brokers, 'crm-lab-test-reader');
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const remaining = new Map(offsets.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
   const records: ReadRecord<T>[] = [];
-  if (remaining.size === 0) return records;
-
-  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`readTopic(${topic}): timed out with ${records.length} records read`)), timeoutMs);
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            const high = remaining.get(partition);
-            const offset = Number(message.offset);
-            if (high === undefined || offset >= high) return;
-            records.push({
-              partition,
-              offset,
-              key: message.key?.toString() ?? null,
-              value: message.value ? JSON.parse(message.value.toString()) : null,
-              headers: decodeHeaders(message.headers),
-            });
-            if (offset === high - 1) remaining.delete(partition);
-            if (remaining.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await scanTopic(brokers, topic, (partition, message) => records.push({
+    partition,
+    offset: Number(message.offset),
+    key: message.key?.toString() ?? null,
+    value: message.value ? JSON.parse(message.value.toString()) : null,
+    headers: decodeHeaders(message.headers),
+  }), { timeoutMs, clientId: 'crm-lab-test-reader' });
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
