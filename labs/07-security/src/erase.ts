@@ -12,7 +12,7 @@
  *
  * Idempotent: a second run deletes nothing more, exits 0, and is audited too.
  */
-import { ConfigResourceTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { z } from 'zod';
 import { appendAudit } from '../../../shared/audit.js';
 import { loadConfig } from '../../../shared/config.js';
@@ -21,6 +21,7 @@ import { WorkerEnv } from '../../02-consumer-groups/src/worker-process.js';
 import { KeyStore, keyStorePath } from './pii/key-store.js';
 import { PiiProfileStore } from './pii-profile-store.js';
 
+const { ConfigResourceTypes } = kafkajs; // CommonJS: its enums are not named exports under ESM
 const config = loadConfig();
 const { PROFILE_DB } = WorkerEnv.pick({ PROFILE_DB: true }).parse(process.env);
 const { ERASE_TOMBSTONE_TOPICS } = z.object({ ERASE_TOMBSTONE_TOPICS: z.string().default('') }).parse(process.env);
