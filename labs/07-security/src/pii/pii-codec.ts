@@ -43,11 +43,13 @@ export function decryptEvent(event: EnrichedEvent, keys: KeyStore, fields: reado
   const open = structuredClone(event) as unknown as Bag;
   const erased: string[] = [];
   let kid: string | undefined;
+  const keyOf = new Map<string, Buffer | undefined>(); // one lookup per key id, not per field
   for (const field of fields) {
     const value = getField(open, field);
     if (!isEnvelope(value)) continue;
     const envelope = parseEnvelope(value);
-    const key = keys.keyById(envelope.kid, event.user_id);
+    if (!keyOf.has(envelope.kid)) keyOf.set(envelope.kid, keys.keyById(envelope.kid, event.user_id));
+    const key = keyOf.get(envelope.kid);
     if (!key) {
       erased.push(field);
       if (field === 'client_ip') setField(open, field, ERASED_IP);
