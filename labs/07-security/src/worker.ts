@@ -9,9 +9,7 @@ import { createEventProducer, ensureTopic } from '../../../shared/kafka.js';
 import { EventWorker } from '../../02-consumer-groups/src/worker.js';
 import { runWorkerProcess, WorkerEnv } from '../../02-consumer-groups/src/worker-process.js';
 import { mainLane, retryLane, type DeadLetterOptions } from '../../04-dlq/src/dead-letter.js';
-import { KeyStore, keyStorePath } from './pii/key-store.js';
-import { kekPath, loadOrCreateKek } from './pii/kek.js';
-import { piiFieldsFrom } from './pii/pii-fields.js';
+import { piiCodecFromEnv } from './pii/pii-setup.js';
 import { piiDecode } from './pii-lanes.js';
 import { PiiProfileStore } from './pii-profile-store.js';
 
@@ -26,8 +24,7 @@ await runWorkerProcess(PiiWorkerEnv, async ({ config, env, kafka, log, observabi
   await ensureTopic(kafka, config.KAFKA_DLQ_TOPIC, 1);
   const producer = createEventProducer(kafka);
   await producer.connect();
-  const keys = new KeyStore(keyStorePath(), loadOrCreateKek(kekPath()));
-  const fields = piiFieldsFrom();
+  const { keys, fields } = piiCodecFromEnv();
   // A second connection to the same profile file: lab 02's tables plus contacts.
   const store = new PiiProfileStore(env.PROFILE_DB, { busyTimeoutMs: env.STORE_BUSY_TIMEOUT_MS });
   let erasedEvents = 0;
@@ -46,7 +43,7 @@ await runWorkerProcess(PiiWorkerEnv, async ({ config, env, kafka, log, observabi
       if (outcome === 'retry-scheduled') observability.metrics.retries.inc();
     },
   };
-  log.info({ fields, keyStore: keyStorePath() }, 'opening sealed PII before applying');
+  log.info({ fields }, 'opening sealed PII before applying');
   const shared = { ...common, store };
   return {
     lanes: [
