@@ -56,13 +56,24 @@ if (refused.length > 0) {
   process.exit(2);
 }
 
+/** Empties a store's WAL (its older copies of the deleted pages), waiting for readers of older snapshots to move on. */
+async function truncateWal(store: { truncateWal(): boolean }, file: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (store.truncateWal()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  console.warn(`${file}: its WAL could not be emptied (a reader held on for 5 s); it may still hold deleted pages until its next checkpoint`);
+}
+
 const keys = new KeyStore(keyStorePath());
 const kids = keys.erase(userId);
+await truncateWal(keys, keyStorePath());
 keys.close();
 console.log(`${userId}: ${kids.length} data key(s) deleted from ${keyStorePath()}`);
 
 const store = new PiiProfileStore(PROFILE_DB);
 const rows = store.eraseUser(userId, kids);
+await truncateWal(store, PROFILE_DB);
 store.close();
 console.log(`${userId}: ${rows.profiles} profile row(s) and ${rows.contacts} contact row(s) deleted from ${PROFILE_DB}`);
 

@@ -77,7 +77,15 @@ export class PiiProfileStore extends ProfileStore {
         contacts: this.db.prepare('DELETE FROM contacts WHERE user_id = ?').run(userId).changes,
       };
     }).immediate();
-    this.db.pragma('wal_checkpoint(TRUNCATE)'); // the WAL's copies of the deleted pages go too
     return deleted;
+  }
+
+  /**
+   * Copies the WAL into the main file and empties it, so the WAL's older copies of the deleted rows'
+   * pages go too. False while another connection (a worker mid-read) holds an older snapshot: try again.
+   */
+  truncateWal(): boolean {
+    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return result?.busy === 0;
   }
 }

@@ -88,6 +88,7 @@ describe('PII codec', () => {
     expect(bytes().includes(key)).toBe(false);
     expect(bytes().includes(wrapped)).toBe(true);
     keys.erase('alice');
+    expect(keys.truncateWal()).toBe(true);
     expect(bytes().includes(wrapped)).toBe(false);
   });
 

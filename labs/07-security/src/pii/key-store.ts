@@ -78,9 +78,16 @@ export class KeyStore {
       this.db.prepare('DELETE FROM data_keys WHERE user_id = ?').run(userId);
       return ids;
     }).immediate();
-    // The WAL still holds the pages as they were before the delete: copy them back and empty it.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
     return kids;
+  }
+
+  /**
+   * Copies the WAL into the main file and empties it: the WAL still holds the pages as they were before
+   * a delete. False while another connection (an API or worker mid-read) holds an older snapshot: try again.
+   */
+  truncateWal(): boolean {
+    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return result?.busy === 0;
   }
 
   private requireKek(): Buffer {
