@@ -8,7 +8,7 @@ import { createApiMetrics, metricsContentType, type ApiMetrics } from '../../../
 import { nowMs, parseRequestStart, formatSpans, type Spans } from '../../../shared/trace.js';
 import { ApiError, API_ERRORS, errorBody, type ApiErrorCode } from './errors.js';
 import { checkEvent } from './check-event.js';
-import { publishBatch, sortBatch } from './batch.js';
+import { encodeBatch, publishBatch, sortBatch } from './batch.js';
 import { decodedBody, type BodyFacts } from './request-body.js';
 import { batchEventIdFromEdgeRequestId, eventIdFromEdgeRequestId, isEdgeRequestId } from './event-ids.js';
 import { enrich } from './enrich.js';
@@ -191,7 +191,8 @@ export async function buildApp(
   app.post('/batch', { bodyLimit: config.BATCH_BODY_LIMIT_BYTES }, async (request, reply) => {
     // Lab 05 encodes through a registry one event at a time; a batch would need its per-event
     // registry failures reported next to Kafka's, which /batch's answer has no place for yet.
-    if (codec) return sendError(reply, 'not_found', 'this API writes Avro (lab 05) and serves POST /track only; send each event to /track');
+    // A batchable codec (lab 07's PII sealing) encodes each event on its own.
+    if (codec && !codec.batchable) return sendError(reply, 'not_found', 'this API writes Avro (lab 05) and serves POST /track only; send each event to /track');
     const body = request.body;
     if (!Array.isArray(body)) {
       return sendError(reply, 'invalid_request', 'send a JSON array of CRM events');
@@ -210,8 +211,11 @@ export async function buildApp(
     }
 
     const trusted = fromTrustedProxy(request.socket);
-    const { valid, rejected } = sortBatch(body, { nowMs: Date.now(), invalidUtf8: bodyFacts.get(request)?.invalidUtf8 ?? false },
+    const sorted = sortBatch(body, { nowMs: Date.now(), invalidUtf8: bodyFacts.get(request)?.invalidUtf8 ?? false, schema: codec?.bodySchema },
       (event, index) => enrich(event, request, trusted ? batchEventIdFromEdgeRequestId(request.headers['x-request-id'], index) : undefined));
+    const encoded = codec ? await encodeBatch(sorted.valid, (event) => codec.encode(event)) : undefined;
+    const valid = encoded?.encodable ?? sorted.valid;
+    const rejected = [...sorted.rejected, ...(encoded?.rejected ?? [])].sort((a, b) => a.index - b.index);
     if (valid.length === 0) {
       return sendError(reply, 'validation_failed', `none of the ${body.length} events is valid`, { rejected });
     }
@@ -219,7 +223,7 @@ export async function buildApp(
     const trace = traceOf(request);
     trace.api_produce_start = nowMs();
     const headers = { request_id: String(request.id), trace: formatSpans(trace) };
-    const { acked, notAcked, bug } = await publishBatch(valid, (event) => publisher.publish(event, headers));
+    const { acked, notAcked, bug } = await publishBatch(valid, async (event) => publisher.publish(event, headers, await encoded?.values.get(event)));
     trace.api_acked = nowMs();
     // Each acked event waited for the whole batch.
     for (let i = 0; i < acked.length; i++) metrics.produceDuration.observe({ topic }, (trace.api_acked - trace.api_produce_start) / 1000);
