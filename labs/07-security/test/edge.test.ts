@@ -114,7 +114,8 @@ describe('per-customer limit shared by all replicas', () => {
   const ips = ['127.0.4.1', '127.0.4.2', '127.0.4.3', '127.0.4.4', '127.0.4.5'];
   let limited: { writeKey: string };
 
-  it(`answers a customer's request ${CUSTOMER_LIMIT + 1} in the window with JSON 429 over all 3 replicas; another customer is unaffected`, async () => {
+  // CUSTOMER_LIMIT is 100 (edge-stack.ts).
+  it('answers a customer\'s 101st request in the window with JSON 429 over all 3 replicas; another customer is unaffected', async () => {
     limited = stack.keys.create('limited-co');
     const other = stack.keys.create('other-co');
     const results = await Promise.all(Array.from({ length: CUSTOMER_LIMIT }, (_, i) =>
