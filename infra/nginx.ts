@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,7 +86,16 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
   return startOnPickedPorts(1, pick, ([port]) => startOnPickedPorts(1, pickPlain, ([plain]) => startNginxOn(port!, opts, plain)));
 }
 
+/** The certificate and key beside nginx's config: the prefix is what a container of nginx sees. */
+function copyIntoPrefix(tls: { certFile: string; keyFile: string }, dir: string) {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  copyFileSync(tls.certFile, join(dir, 'server.pem'));
+  copyFileSync(tls.keyFile, join(dir, 'server.key'));
+  return { certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server.key') };
+}
+
 async function startNginxOn(port: number, opts: NginxOptions, plainHttpPort?: number): Promise<NginxServer> {
+  const prefix = opts.prefix ?? mkdtempSync(join(tmpdir(), 'crm-nginx-'));
   const options = {
     upstreams: opts.upstreams,
     port,
@@ -94,10 +103,10 @@ async function startNginxOn(port: number, opts: NginxOptions, plainHttpPort?: nu
     rate: opts.rate ?? Number(process.env.NGINX_RATE ?? 20),
     burst: opts.burst ?? Number(process.env.NGINX_BURST ?? 50),
     workers: opts.workers ?? 'auto',
-    prefix: opts.prefix ?? mkdtempSync(join(tmpdir(), 'crm-nginx-')),
+    prefix,
     proxyBind: opts.proxyBind,
     batchBodyLimitBytes: opts.batchBodyLimitBytes ?? loadConfig().BATCH_BODY_LIMIT_BYTES,
-    tls: opts.tls,
+    tls: opts.tls && copyIntoPrefix(opts.tls, join(prefix, 'tls')),
     plainHttpPort,
   };
   mkdirSync(join(options.prefix, 'tmp'), { recursive: true });
