@@ -15,6 +15,8 @@ import { enrich } from './enrich.js';
 import { EventBudget } from './event-budget.js';
 import { KafkaUnavailableError, type EventPublisher } from './publisher.js';
 import { EventEncodeError, type EventCodec } from './event-codec.js';
+import { peerGuard, writeKeyGuard, type Authenticate } from './edge-guards.js';
+import { customerLimitHook, customerLimitSettings, type CustomerRateLimit } from './customer-limit.js';
 
 export { eventIdFromEdgeRequestId, batchEventIdFromEdgeRequestId } from './event-ids.js';
 
@@ -48,10 +50,16 @@ export async function buildApp(
   /**
    * `metrics`: Prometheus metrics served at GET /metrics; a fresh registry of its own by default.
    * `codec`: how /track checks and encodes events (lab 05: Avro via a schema registry); default JSON.
+   * Lab 07, each off unless given: `allowedPeers` (only these addresses may call, e.g. nginx's
+   * proxy_bind), `authenticate` (write keys on /track and /batch), `customerRateLimit` (a Redis-backed
+   * limit per customer, in place of /track's per-IP one).
    */
-  options: { metrics?: ApiMetrics; codec?: EventCodec } = {},
+  options: {
+    metrics?: ApiMetrics; codec?: EventCodec;
+    allowedPeers?: string[]; authenticate?: Authenticate; customerRateLimit?: CustomerRateLimit;
+  } = {},
 ): Promise<FastifyInstance> {
-  const { codec } = options;
+  const { codec, customerRateLimit } = options;
   const metrics = options.metrics ?? createApiMetrics();
   const isTrustedProxy = proxyAddr.compile(config.TRUST_PROXY.split(',').map((a) => a.trim()));
   const fromTrustedProxy = (socket: { remoteAddress?: string }) => isTrustedProxy(socket.remoteAddress ?? '', 0);
@@ -94,6 +102,9 @@ export async function buildApp(
   app.addHook('onRequest', async (request) => {
     spans.set(request, { api_received: nowMs() });
   });
+  // Lab 07: who may call, then whose key it is (in this order: a stranger learns nothing about keys).
+  if (options.allowedPeers) app.addHook('onRequest', peerGuard(options.allowedPeers));
+  if (options.authenticate) app.addHook('onRequest', writeKeyGuard(options.authenticate));
   app.addHook('onResponse', async (request, reply) => {
     bodyStreams.get(request)?.destroy(); // a body cut off at its limit is not inflated further
     const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
@@ -124,13 +135,17 @@ export async function buildApp(
     return sendError(reply, 'internal_error', 'unexpected server error');
   });
 
-  await app.register(rateLimit, {
-    global: false,
-    keyGenerator: (request) => request.ip,
-    onExceeded: () => metrics.rateLimited.inc({ source: 'api' }),
-    errorResponseBuilder: (_request, context) => new ApiError('rate_limited',
-      `rate limit of ${context.max} requests per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP exceeded; retry in ${context.after}`),
-  });
+  await app.register(rateLimit, customerRateLimit
+    ? customerLimitSettings(customerRateLimit, metrics, describeWindow(customerRateLimit.timeWindowMs))
+    : {
+      global: false,
+      keyGenerator: (request) => request.ip,
+      onExceeded: () => metrics.rateLimited.inc({ source: 'api' }),
+      errorResponseBuilder: (_request, context) => new ApiError('rate_limited',
+        `rate limit of ${context.max} requests per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP exceeded; retry in ${context.after}`),
+    });
+  // Lab 07: one budget per customer over /track and /batch; nginx keeps limiting per IP.
+  if (customerRateLimit) app.addHook('onRequest', customerLimitHook(app, customerRateLimit, metrics));
 
   app.get('/health', async () => ({ status: 'ok', instance: config.API_INSTANCE_ID }));
 
@@ -151,7 +166,7 @@ export async function buildApp(
 
   app.post(
     '/track',
-    { config: { rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } } },
+    { config: { rateLimit: customerRateLimit ? false : { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } } },
     async (request, reply) => {
       if (request.body === undefined || request.body === null) {
         return sendError(reply, 'invalid_request', 'request body is empty; send a JSON CRM event');
