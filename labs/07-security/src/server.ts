@@ -1,7 +1,8 @@
 /**
  * One API replica of lab 07 (`npm run api:secure`): lab 01's app behind its edge checks: only the
  * allowed peers (nginx) may call, /track and /batch need a write key, and each customer has one
- * request budget in Redis shared by all replicas. Settings: shared/config.ts plus settings.ts.
+ * request budget in Redis shared by all replicas; with PII_SEAL=on, PII fields are sealed before Kafka
+ * (src/pii/). Settings: shared/config.ts plus settings.ts.
  */
 import { pino } from 'pino';
 import { loadConfig } from '../../../shared/config.js';
@@ -10,6 +11,7 @@ import { createApiMetrics, createRegistry } from '../../../shared/metrics.js';
 import { onShutdownSignal } from '../../../shared/shutdown.js';
 import { buildApp } from '../../01-ingest/src/app.js';
 import { EventPublisher, publisherOptionsFrom } from '../../01-ingest/src/publisher.js';
+import { piiCodecFromEnv } from './pii/pii-setup.js';
 import { createLimitStoreClient, waitUntilReady } from './redis-client.js';
 import { SecurityEnv } from './settings.js';
 import { WriteKeyStore } from './write-keys.js';
@@ -26,8 +28,11 @@ const redis = env.REDIS_URL ? createLimitStoreClient(env.REDIS_URL, env.REDIS_CO
 if (redis && !keys) throw new Error('REDIS_URL needs WRITE_KEYS=on: the limit is per customer, and the write key names the customer');
 if (redis && !(await waitUntilReady(redis, 5_000))) log.warn({ url: env.REDIS_URL }, 'Redis not reachable yet: the per-customer limit takes its store-error path until it is');
 
+const pii = env.PII_SEAL ? piiCodecFromEnv() : undefined;
+
 const app = await buildApp(config, publisher, log, {
   metrics,
+  codec: pii?.codec,
   allowedPeers: env.allowedPeers,
   authenticate: keys && ((writeKey) => keys.customerOf(writeKey)),
   customerRateLimit: redis && {
@@ -42,7 +47,7 @@ publisher.start().catch((error) => {
   process.exit(1);
 });
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
-log.info({ writeKeys: env.WRITE_KEYS, customerLimit: Boolean(redis), allowedPeers: env.allowedPeers ?? 'any' }, 'lab 07 edge checks');
+log.info({ writeKeys: env.WRITE_KEYS, customerLimit: Boolean(redis), allowedPeers: env.allowedPeers ?? 'any', piiSealed: pii?.fields ?? [] }, 'lab 07 edge checks');
 
 onShutdownSignal(async (signal) => {
   log.info({ signal }, 'shutting down: finishing in-flight requests');
@@ -50,4 +55,5 @@ onShutdownSignal(async (signal) => {
   await publisher.stop();
   redis?.disconnect();
   keys?.close();
+  pii?.keys.close();
 });

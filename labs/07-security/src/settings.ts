@@ -17,6 +17,8 @@ export const SecurityEnv = z.object({
   CUSTOMER_RATE_LIMIT_ON_STORE_ERROR: z.enum(['open', 'closed']).default('open'),
   /** How long one Redis call may take before it counts as a store error. */
   REDIS_COMMAND_TIMEOUT_MS: int(100),
+  /** Seal the PII fields before Kafka (src/pii/, PII_KEY_DB, PII_KEK_FILE, PII_FIELDS); `up -- --secure` turns it on. */
+  PII_SEAL: onOff('off'),
   /** Addresses or CIDRs allowed to call the replica (nginx's proxy_bind, 127.0.0.254); unset = anyone. */
   API_ALLOWED_PEERS: z.string().optional(),
 }).transform((env) => ({
