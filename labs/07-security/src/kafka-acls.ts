@@ -30,13 +30,13 @@ export interface LabAcl {
  * The least each process needs. DESCRIBE_CONFIGS: `ensureTopic` (shared/topics.ts) reads a
  * topic's min.insync.replicas at start. READ and WRITE imply DESCRIBE (metadata, offsets).
  * Nobody but the super user may CREATE topics: the setup creates them before the services start.
+ * No IDEMPOTENT_WRITE on the cluster for the API's idempotent producer: since Kafka 3.0 (KIP-679)
+ * WRITE on any topic authorizes its InitProducerId (tried: an idempotent send as `api` is acked without it).
  */
 export function labAcls(config: Pick<Config, 'KAFKA_TOPIC' | 'KAFKA_RETRY_TOPIC' | 'KAFKA_DLQ_TOPIC' | 'CONSUMER_GROUP'>): LabAcl[] {
   return [
     { principal: 'api', resource: 'topic', name: config.KAFKA_TOPIC, operations: ['WRITE', 'DESCRIBE', 'DESCRIBE_CONFIGS'],
       why: 'POST /track publishes here; ensureTopic checks its replication at start' },
-    { principal: 'api', resource: 'cluster', name: 'kafka-cluster', operations: ['IDEMPOTENT_WRITE'],
-      why: "the publisher's producer is idempotent: InitProducerId" },
     { principal: 'worker', resource: 'topic', name: config.KAFKA_TOPIC, operations: ['READ', 'DESCRIBE_CONFIGS'],
       why: 'the main lane consumes it' },
     { principal: 'worker', resource: 'group', name: config.CONSUMER_GROUP, operations: ['READ'],

@@ -141,7 +141,7 @@ describe('authorization: each principal gets what its ACLs name, nothing else', 
     const api = await describePrincipalAcls(admin, 'api');
     const worker = await describePrincipalAcls(admin, 'worker');
     console.log(`api: ${api.join(', ')}\nworker: ${worker.join(', ')}`);
-    expect(api).toEqual([`cluster:kafka-cluster:IDEMPOTENT_WRITE`, `topic:${topic}:DESCRIBE`, `topic:${topic}:DESCRIBE_CONFIGS`, `topic:${topic}:WRITE`]);
+    expect(api).toEqual([`topic:${topic}:DESCRIBE`, `topic:${topic}:DESCRIBE_CONFIGS`, `topic:${topic}:WRITE`]);
     expect(worker).toEqual([
       `group:${group}:READ`, `group:${retryGroupOf(group)}:READ`,
       `topic:${dlqTopic}:DESCRIBE_CONFIGS`, `topic:${dlqTopic}:WRITE`,
@@ -171,13 +171,13 @@ describe('authorization: each principal gets what its ACLs name, nothing else', 
     expect(acked).toBe(N);
     expect(after - before).toBe(N);
     for (const t of [dlqTopic, retryTopic, otherTopic]) {
-      expect(refusals[`write ${t}`]?.client).toContain('TOPIC_AUTHORIZATION_FAILED');
+      expect(refusals[`write ${t}`]?.client ?? ['not refused']).toContain('TOPIC_AUTHORIZATION_FAILED');
       // api may not even see these topics: the producer's metadata request for them is refused (DESCRIBE).
-      expect(refusals[`write ${t}`]?.denied.join('\n')).toContain(`on resource = Topic:LITERAL:${t} for request = Metadata`);
+      expect(refusals[`write ${t}`]?.denied.join('\n') ?? 'not refused').toContain(`on resource = Topic:LITERAL:${t} for request = Metadata`);
     }
     for (const g of [group, 'api-reader']) {
-      expect(refusals[`read ${topic} in group ${g}`]?.client).toContain('KafkaJSGroupCoordinatorNotFound');
-      expect(refusals[`read ${topic} in group ${g}`]?.denied.join('\n')).toContain(`on resource = Group:LITERAL:${g} for request = FindCoordinator`);
+      expect(refusals[`read ${topic} in group ${g}`]?.client ?? ['not refused']).toContain('KafkaJSGroupCoordinatorNotFound');
+      expect(refusals[`read ${topic} in group ${g}`]?.denied.join('\n') ?? 'not refused').toContain(`on resource = Group:LITERAL:${g} for request = FindCoordinator`);
     }
     expect([await stored(dlqTopic), await stored(retryTopic), await stored(otherTopic)]).toEqual([0, 0, 0]);
   });
@@ -213,13 +213,13 @@ describe('authorization: each principal gets what its ACLs name, nothing else', 
     expect(seen.size).toBe(N);
     expect(lag).toBe(0);
     expect(await stored(dlqTopic)).toBe(5);
-    expect(writeMain?.client).toContain('TOPIC_AUTHORIZATION_FAILED');
-    expect(writeMain?.denied.join('\n')).toContain(`operation = WRITE from host = 127.0.0.1 on resource = Topic:LITERAL:${topic}`);
-    expect(writeOther?.client).toContain('TOPIC_AUTHORIZATION_FAILED');
-    expect(readDlq?.client).toContain('TOPIC_AUTHORIZATION_FAILED');
-    expect(readDlq?.denied.join('\n')).toContain(`operation = READ from host = 127.0.0.1 on resource = Topic:LITERAL:${dlqTopic}`);
-    expect(readOtherGroup?.client).toContain('KafkaJSGroupCoordinatorNotFound');
-    expect(readOtherGroup?.denied.join('\n')).toContain('on resource = Group:LITERAL:worker-elsewhere');
+    expect(writeMain?.client ?? ['not refused']).toContain('TOPIC_AUTHORIZATION_FAILED');
+    expect(writeMain?.denied.join('\n') ?? 'not refused').toContain(`operation = WRITE from host = 127.0.0.1 on resource = Topic:LITERAL:${topic}`);
+    expect(writeOther?.client ?? ['not refused']).toContain('TOPIC_AUTHORIZATION_FAILED');
+    expect(readDlq?.client ?? ['not refused']).toContain('TOPIC_AUTHORIZATION_FAILED');
+    expect(readDlq?.denied.join('\n') ?? 'not refused').toContain(`operation = READ from host = 127.0.0.1 on resource = Topic:LITERAL:${dlqTopic}`);
+    expect(readOtherGroup?.client ?? ['not refused']).toContain('KafkaJSGroupCoordinatorNotFound');
+    expect(readOtherGroup?.denied.join('\n') ?? 'not refused').toContain('on resource = Group:LITERAL:worker-elsewhere');
     expect(await stored(topic)).toBe(N);
   });
 });
