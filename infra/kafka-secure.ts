@@ -40,6 +40,12 @@ export interface SecureKafkaOptions {
   tlsDir?: string;
   clientPort?: number;
   controllerPort?: number;
+  /**
+   * A second SASL_SSL listener meant to sit behind Toxiproxy (as infra/kafka.ts's PROXIED), advertised
+   * at `proxiedAdvertisedPort` (the proxy's port): both or neither. TLS passes through the proxy untouched.
+   */
+  proxiedListenerPort?: number;
+  proxiedAdvertisedPort?: number;
   /** Default 384 MB (KAFKA_HEAP_MB). */
   heapMb?: number;
   defaultPartitions?: number;
@@ -51,6 +57,8 @@ export interface SecureKafkaOptions {
 export interface SecureKafkaBroker {
   /** Bootstrap list of the SASL_SSL listener. */
   brokers: string[];
+  /** Bootstrap list through Toxiproxy, when a proxied listener was asked for. */
+  proxiedBrokers: string[];
   /** The CA clients must trust (PEM). */
   caFile: string;
   superUser: { username: string; password: string };
@@ -60,7 +68,8 @@ export interface SecureKafkaBroker {
   process: ManagedProcess;
   /** kafkajs settings for `username` (its password from `users`): TLS trusting the lab's CA, SCRAM-SHA-512. */
   clientConfig(username: string): Pick<KafkaConfig, 'ssl' | 'sasl'>;
-  options: Required<Omit<SecureKafkaOptions, 'pickPorts' | 'keepAfterExit'>> & { keepAfterExit: boolean };
+  options: Required<Omit<SecureKafkaOptions, 'pickPorts' | 'keepAfterExit' | 'proxiedListenerPort' | 'proxiedAdvertisedPort'>>
+    & Pick<SecureKafkaOptions, 'proxiedListenerPort' | 'proxiedAdvertisedPort'> & { keepAfterExit: boolean };
 }
 
 /** SCRAM and PLAIN user names and passwords go into JAAS strings and format arguments unquoted-safe. */
@@ -80,19 +89,23 @@ type Options = SecureKafkaBroker['options'];
 
 function secureServerProperties(o: Options, tls: { keystore: string; truststore: string }): string {
   const admin = o.users[o.superUser]!;
+  const proxied = o.proxiedListenerPort === undefined ? undefined
+    : { listener: `,PROXIED://127.0.0.1:${o.proxiedListenerPort}`, advertised: `,PROXIED://127.0.0.1:${o.proxiedAdvertisedPort}` };
   return `# Written by infra/kafka-secure.ts (lab 07). Holds the super user's password: mode 0600.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${o.controllerPort}
 controller.listener.names=CONTROLLER
-listeners=CLIENT://127.0.0.1:${o.clientPort},CONTROLLER://127.0.0.1:${o.controllerPort}
-advertised.listeners=CLIENT://127.0.0.1:${o.clientPort}
-listener.security.protocol.map=CLIENT:SASL_SSL,CONTROLLER:SASL_SSL
+listeners=CLIENT://127.0.0.1:${o.clientPort},CONTROLLER://127.0.0.1:${o.controllerPort}${proxied?.listener ?? ''}
+advertised.listeners=CLIENT://127.0.0.1:${o.clientPort}${proxied?.advertised ?? ''}
+listener.security.protocol.map=CLIENT:SASL_SSL,CONTROLLER:SASL_SSL,PROXIED:SASL_SSL
 inter.broker.listener.name=CLIENT
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${o.superUser}" password="${admin}";
+listener.name.proxied.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.proxied.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${o.superUser}" password="${admin}" user_${o.superUser}="${admin}";
 ssl.keystore.type=PEM
@@ -146,6 +159,9 @@ export async function startSecureKafka(opts: SecureKafkaOptions): Promise<Secure
   if (labRuntime() !== 'native') throw new Error('secure Kafka runs natively only (LAB_RUNTIME=native)');
   const superUser = opts.superUser ?? 'admin';
   refuseUnsafeCredentials(opts.users, superUser);
+  if ((opts.proxiedListenerPort === undefined) !== (opts.proxiedAdvertisedPort === undefined)) {
+    throw new Error('secure Kafka: give both proxiedListenerPort and proxiedAdvertisedPort, or neither');
+  }
   const given = [opts.clientPort, opts.controllerPort];
   const clusterId = opts.clusterId ?? randomClusterId();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'crm-kafka-secure-'));
@@ -154,6 +170,7 @@ export async function startSecureKafka(opts: SecureKafkaOptions): Promise<Secure
       users: opts.users, superUser, dataDir, tlsDir: opts.tlsDir ?? join(dataDir, 'tls'),
       clientPort: opts.clientPort ?? client!, controllerPort: opts.controllerPort ?? controller!,
       heapMb: opts.heapMb ?? Number(process.env.KAFKA_HEAP_MB ?? 384), defaultPartitions: opts.defaultPartitions ?? 2,
+      proxiedListenerPort: opts.proxiedListenerPort, proxiedAdvertisedPort: opts.proxiedAdvertisedPort,
       clusterId, keepAfterExit: opts.keepAfterExit ?? false,
     };
     const cert = ensureServerCert(options.tlsDir, 'kafka');
@@ -176,6 +193,7 @@ export async function startSecureKafka(opts: SecureKafkaOptions): Promise<Secure
     };
     const handle: SecureKafkaBroker = {
       brokers: [`127.0.0.1:${options.clientPort}`],
+      proxiedBrokers: options.proxiedAdvertisedPort === undefined ? [] : [`127.0.0.1:${options.proxiedAdvertisedPort}`],
       caFile: cert.caFile,
       superUser: { username: superUser, password: options.users[superUser]! },
       ports: { client: options.clientPort, controller: options.controllerPort },

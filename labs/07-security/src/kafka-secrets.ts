@@ -17,16 +17,21 @@ export interface KafkaSecrets {
   passwords: Record<string, string>;
   /** user → the file holding its password */
   files: Record<string, string>;
+  /** The users whose password was made by this call. */
+  created: string[];
 }
 
 /** Reads each user's password file, creating the missing ones (24 random bytes, base64url). */
 export function ensureKafkaSecrets(users: readonly string[], dir = defaultSecretsDir): KafkaSecrets {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const secrets: KafkaSecrets = { dir, passwords: {}, files: {} };
+  const secrets: KafkaSecrets = { dir, passwords: {}, files: {}, created: [] };
   for (const user of users) {
     const file = join(dir, `${user}.password`);
-    if (!existsSync(file)) writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+    if (!existsSync(file)) {
+      writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+      secrets.created.push(user);
+    }
     secrets.files[user] = file;
     secrets.passwords[user] = readFileSync(file, 'utf8').split('\n')[0]!.trim();
   }

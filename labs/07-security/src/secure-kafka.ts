@@ -3,6 +3,8 @@
  * user per principal, the lab's topics created by the super user, the ACL table applied, and the
  * environment each service needs (`envFor`). `npm run up -- --secure` starts its Kafka this way.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig, type Config } from '../../../shared/config.js';
 import { createKafka, ensureTopic } from '../../../shared/kafka.js';
 import { startSecureKafka, type SecureKafkaBroker, type SecureKafkaOptions } from '../../../infra/kafka-secure.js';
@@ -44,9 +46,32 @@ export async function setUpLabKafka(broker: SecureKafkaBroker, config: Config, a
   }
 }
 
+/**
+ * What a service's process needs to reach the secure broker as `principal`: brokers, the CA, the
+ * SCRAM user and its password file (shared/kafka-security.ts reads them). Also for a broker an
+ * earlier `npm run up -- --secure` left running.
+ */
+export function secureServiceEnv(principal: LabPrincipal | typeof superUser,
+  o: { brokers: string[]; caFile: string; secrets: Pick<KafkaSecrets, 'files'> }): Record<string, string> {
+  const passwordFile = o.secrets.files[principal];
+  if (!passwordFile) throw new Error(`no Kafka password file for ${principal}`);
+  return {
+    KAFKA_BROKERS: o.brokers.join(','),
+    KAFKA_SSL_CA_FILE: o.caFile,
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: principal,
+    KAFKA_SASL_PASSWORD_FILE: passwordFile,
+  };
+}
+
 export async function startLabSecureKafka(opts: LabSecureKafkaOptions = {}): Promise<LabSecureKafka> {
   const { secretsDir, config = loadConfig(), acls = labAcls(config), ...brokerOptions } = opts;
   const secrets = ensureKafkaSecrets([superUser, ...labPrincipals], secretsDir);
+  // SCRAM users are written once, when the storage is formatted: a password made after that is unknown to the broker.
+  if (secrets.created.length > 0 && brokerOptions.dataDir && existsSync(join(brokerOptions.dataDir, 'data', 'meta.properties'))) {
+    throw new Error(`new Kafka passwords for ${secrets.created.join(', ')} in ${secrets.dir}, but the broker in ${brokerOptions.dataDir} `
+      + 'was formatted with the old ones: restore the old password files, or remove the data folder to start empty');
+  }
   const broker = await startSecureKafka({ ...brokerOptions, users: secrets.passwords, superUser });
   try {
     await setUpLabKafka(broker, config, acls);
@@ -56,12 +81,6 @@ export async function startLabSecureKafka(opts: LabSecureKafkaOptions = {}): Pro
   }
   return {
     broker, secrets, acls,
-    envFor: (principal) => ({
-      KAFKA_BROKERS: broker.brokers.join(','),
-      KAFKA_SSL_CA_FILE: broker.caFile,
-      KAFKA_SASL_MECHANISM: 'scram-sha-512',
-      KAFKA_SASL_USERNAME: principal,
-      KAFKA_SASL_PASSWORD_FILE: secrets.files[principal]!,
-    }),
+    envFor: (principal) => secureServiceEnv(principal, { brokers: broker.brokers, caFile: broker.caFile, secrets }),
   };
 }
