@@ -137,7 +137,7 @@ describe('authentication and encryption in transit', () => {
 });
 
 describe('authorization: each principal gets what its ACLs name, nothing else', () => {
-  it('holds the ACL table', async () => {
+  it('holds exactly the ACL table of kafka-acls.ts: api 3 grants, worker 9', async () => {
     const api = await describePrincipalAcls(admin, 'api');
     const worker = await describePrincipalAcls(admin, 'worker');
     console.log(`api: ${api.join(', ')}\nworker: ${worker.join(', ')}`);
