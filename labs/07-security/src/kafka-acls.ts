@@ -5,7 +5,7 @@
  * the super user.
  */
 import kafkajs, { type Admin, type AclEntry } from 'kafkajs';
-import { retryGroupOf, type Config } from '../../../shared/config.js';
+import { dlqReplayGroupOf, retryGroupOf, type Config } from '../../../shared/config.js';
 
 // kafkajs is CommonJS, and Node's ESM loader does not see these enums as named exports (tsx, unlike vitest).
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
@@ -47,6 +47,8 @@ export function labAcls(config: Pick<Config, 'KAFKA_TOPIC' | 'KAFKA_RETRY_TOPIC'
       why: "the retry lane's group" },
     { principal: 'worker', resource: 'topic', name: config.KAFKA_DLQ_TOPIC, operations: ['WRITE', 'DESCRIBE_CONFIGS'],
       why: 'events out of attempts are dead-lettered; the worker never reads the DLQ (replay is an operator job)' },
+    { principal: 'worker', resource: 'group', name: dlqReplayGroupOf(config.CONSUMER_GROUP), operations: ['DESCRIBE'],
+      why: "its dlq_depth gauge reads the replay group's committed offset (DESCRIBE: read offsets, not join or commit)" },
   ];
 }
 

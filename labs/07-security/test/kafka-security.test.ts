@@ -6,10 +6,10 @@ import { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { deniedRequests } from '../../../infra/kafka-secure.js';
-import { waitFor } from '../../../infra/processes.js';
+import { freePorts, waitFor } from '../../../infra/processes.js';
 import { ensureLocalCa } from '../../../infra/tls.js';
 import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
-import { loadConfig, retryGroupOf } from '../../../shared/config.js';
+import { dlqReplayGroupOf, loadConfig, retryGroupOf } from '../../../shared/config.js';
 import { createEventProducer, createKafka, ensureTopic } from '../../../shared/kafka.js';
 import { track } from '../../../shared/testing/http.js';
 import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
@@ -137,13 +137,13 @@ describe('authentication and encryption in transit', () => {
 });
 
 describe('authorization: each principal gets what its ACLs name, nothing else', () => {
-  it('holds exactly the ACL table of kafka-acls.ts: api 3 grants, worker 9', async () => {
+  it('holds exactly the ACL table of kafka-acls.ts: api 3 grants, worker 10', async () => {
     const api = await describePrincipalAcls(admin, 'api');
     const worker = await describePrincipalAcls(admin, 'worker');
     console.log(`api: ${api.join(', ')}\nworker: ${worker.join(', ')}`);
     expect(api).toEqual([`topic:${topic}:DESCRIBE`, `topic:${topic}:DESCRIBE_CONFIGS`, `topic:${topic}:WRITE`]);
     expect(worker).toEqual([
-      `group:${group}:READ`, `group:${retryGroupOf(group)}:READ`,
+      `group:${group}:READ`, `group:${retryGroupOf(group)}:READ`, `group:${dlqReplayGroupOf(group)}:DESCRIBE`,
       `topic:${dlqTopic}:DESCRIBE_CONFIGS`, `topic:${dlqTopic}:WRITE`,
       `topic:${topic}:DESCRIBE_CONFIGS`, `topic:${topic}:READ`,
       `topic:${retryTopic}:DESCRIBE_CONFIGS`, `topic:${retryTopic}:READ`, `topic:${retryTopic}:WRITE`,
@@ -228,11 +228,13 @@ describe('the services, configured by environment only', () => {
   let api: ApiReplica;
   let worker: WorkerProcess;
 
-  it('carry an event from the lab 01 API (202) through the lab 04 worker (applied) as api and worker', async () => {
+  it('carry an event from the lab 01 API (202) through the lab 04 worker (applied) as api and worker; the worker\'s lag and DLQ gauges read', async () => {
     const profileDb = join(dir, 'profiles.db');
     api = await startApiReplica({ id: 'api-secure', brokers: lab.broker.brokers, env: lab.envFor('api'), logDir: dir });
     processes.push(api.process);
-    worker = startWorker({ id: 'worker-secure', kind: 'with-dlq', brokers: lab.broker.brokers, profileDb, env: lab.envFor('worker'), logDir: dir });
+    const [metricsPort] = await freePorts(1);
+    worker = startWorker({ id: 'worker-secure', kind: 'with-dlq', brokers: lab.broker.brokers, profileDb, logDir: dir,
+      env: { ...lab.envFor('worker'), METRICS_PORT: String(metricsPort) } });
     processes.push(worker.process);
     const userId = `secure_${randomBytes(3).toString('hex')}`;
     const response = await track(api.url, { user_id: userId, event_type: 'page_view', properties: { page: '/secure' } });
@@ -244,6 +246,14 @@ describe('the services, configured by environment only', () => {
         () => store.processed().find((r) => r.event_id === eventId), { timeoutMs: 60_000, intervalMs: 250 });
       console.log(`202 ${eventId} → applied by ${applied.worker_id} at ${topic}/${applied.partition}/${applied.offset}`);
       expect(applied.user_id).toBe(userId);
+      // Read at scrape time with the worker's own credentials: its group's lag, and the DLQ's depth
+      // (the 5 dead letters of the test above, never replayed: the replay group's committed offset is read).
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const gauges = metrics.split('\n').filter((line) => /^(dlq_depth|kafka_consumer_lag)\{/.test(line));
+      console.log(gauges.join('\n'));
+      expect(gauges.find((line) => line.startsWith('dlq_depth{') && line.includes(`topic="${dlqTopic}"`))).toMatch(/ 5$/);
+      expect(gauges.filter((line) => line.startsWith('kafka_consumer_lag{') && line.includes(`group="${group}"`))).toHaveLength(config.KAFKA_TOPIC_PARTITIONS);
+      expect(readFileSync(worker.process.logFile, 'utf8')).not.toContain('cannot read offsets');
     } finally {
       store.close();
     }
