@@ -177,6 +177,7 @@ export async function startSecureKafka(opts: SecureKafkaOptions): Promise<Secure
     // Kafka's PEM key store is one file: the (unencrypted PKCS#8) key, then the certificate.
     const keystore = join(options.tlsDir, 'kafka-keystore.pem');
     writeFileSync(keystore, readFileSync(cert.keyFile, 'utf8') + readFileSync(cert.certFile, 'utf8'), { mode: 0o600 });
+    chmodSync(keystore, 0o600);
     const properties = secureServerProperties(options, { keystore, truststore: cert.caFile });
     mkdirSync(dataDir, { recursive: true });
     const propsFile = join(dataDir, 'server.properties');
