@@ -132,17 +132,29 @@ num.io.threads=4
 }
 
 /**
- * The broker's usual log, plus the authorizer's: every refused request is logged as
- * `Principal = User:api is Denied operation = WRITE from host = 127.0.0.1 on resource = Topic:LITERAL:crm-events-dlq`.
+ * The broker's usual log, plus its security events: every request the authorizer refuses
+ * (`Principal = User:api is Denied operation = WRITE from host = 127.0.0.1 on resource = Topic:LITERAL:crm-events-dlq …`)
+ * and every failed TLS handshake or SASL login (`Failed authentication with /127.0.0.1 (…) (SSL handshake failed)`).
  */
 export const secureLog4jProperties = `${log4jProperties}log4j.logger.kafka.authorizer.logger=INFO
+log4j.logger.org.apache.kafka.common.network.Selector=INFO
 `;
+
+/** This broker process's log lines matching `pattern`, without timestamp, level and logger. */
+function brokerLog(broker: Pick<SecureKafkaBroker, 'process'>, pattern: RegExp): string[] {
+  const log = readFileSync(broker.process.logFile, 'utf8').slice(broker.process.logStart);
+  return log.split('\n').filter((line) => pattern.test(line))
+    .map((line) => line.replace(/^\[[^\]]*\] \w+ /, '').replace(/ \([\w.]+\)$/, ''));
+}
 
 /** The authorizer's refusals in the broker's log (`secureLog4jProperties`), optionally of one principal. */
 export function deniedRequests(broker: Pick<SecureKafkaBroker, 'process'>, principal?: string): string[] {
-  const log = readFileSync(broker.process.logFile, 'utf8').slice(broker.process.logStart);
-  return log.split('\n').filter((line) => / is Denied [Oo]peration/.test(line) && (!principal || line.includes(`Principal = User:${principal} `)))
-    .map((line) => line.replace(/^\[[^\]]*\] \w+ /, '').replace(/ \(kafka\.authorizer\.logger\)$/, ''));
+  return brokerLog(broker, / is Denied [Oo]peration/).filter((line) => !principal || line.includes(`Principal = User:${principal} `));
+}
+
+/** Connections the broker dropped because the TLS handshake or the SASL login failed. */
+export function failedAuthentications(broker: Pick<SecureKafkaBroker, 'process'>): string[] {
+  return brokerLog(broker, /Failed authentication with /);
 }
 
 /** Formats the storage with every user's SCRAM-SHA-512 credential (first start only). */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
-import { deniedRequests } from '../../../infra/kafka-secure.js';
+import { deniedRequests, failedAuthentications } from '../../../infra/kafka-secure.js';
 import { freePorts, waitFor } from '../../../infra/processes.js';
 import { labRuntime } from '../../../infra/runtime/runtime.js';
 import { ensureLocalCa } from '../../../infra/tls.js';
@@ -98,6 +98,7 @@ describe.skipIf(!native)('authentication and encryption in transit', () => {
     const plain = client('lab07-plaintext', {});
     const tlsOnly = client('lab07-tls-only', { ssl: lab.broker.clientConfig('api').ssl });
     const before = await stored(topic);
+    const failedBefore = failedAuthentications(lab.broker).length;
     const refusals = [];
     for (const kafka of [plain, tlsOnly]) {
       const probe = kafka.admin();
@@ -113,15 +114,30 @@ describe.skipIf(!native)('authentication and encryption in transit', () => {
     // The broker never saw a request it could read: the connection closes during the TLS or SASL handshake.
     for (const r of refusals) expect(r!.join(' ')).toMatch(/KafkaJSConnection(Closed)?Error|closed|timeout/i);
     expect(await stored(topic)).toBe(before);
+    // The broker's side: the plaintext client's bytes are no TLS hello; the TLS-only client's first
+    // request comes before any SASL login.
+    const failed = await waitFor('the broker to log the failed authentications', () => {
+      const lines = failedAuthentications(lab.broker).slice(failedBefore);
+      return lines.length >= 4 ? lines : undefined;
+    }, { timeoutMs: 5_000 }).catch(() => failedAuthentications(lab.broker).slice(failedBefore));
+    console.log(`broker: ${failed.length} failed authentications\n  ${failed.join('\n  ')}`);
+    expect(failed.filter((line) => line.includes('(SSL handshake failed)'))).toHaveLength(2);
+    expect(failed.filter((line) => line.includes('during SASL handshake'))).toHaveLength(2);
   });
 
   it('refuses a wrong password: SASL SCRAM-SHA-512 authentication fails', async () => {
     const { ssl, sasl } = lab.broker.clientConfig('api');
     const wrong = client('lab07-wrong-password', { ssl, sasl: { ...(sasl as { username: string }), mechanism: 'scram-sha-512', password: 'not-the-password' } });
     const producer = wrong.producer();
+    const failedBefore = failedAuthentications(lab.broker).length;
     const r = await refusal(() => producer.connect());
     await producer.disconnect();
-    console.log(`wrong password: ${r?.slice(0, 2).join(' / ')}`);
+    const failed = await waitFor('the broker to log the failed login', () => {
+      const lines = failedAuthentications(lab.broker).slice(failedBefore);
+      return lines.length > 0 ? lines : undefined;
+    }, { timeoutMs: 5_000 }).catch(() => []);
+    console.log(`wrong password: ${r?.slice(0, 2).join(' / ')}\n  broker: ${failed.join('; ') || '(nothing logged)'}`);
+    expect(failed.join('\n')).toContain('invalid credentials with SASL mechanism SCRAM-SHA-512');
     expect(r).toContain('KafkaJSSASLAuthenticationError');
     expect(r!.join(' ')).toMatch(/SCRAM SHA512 authentication failed/);
   });
