@@ -87,7 +87,7 @@ log4j.logger.kafka.server.BrokerServer=INFO
  */
 export async function launchKafkaNode(o: {
   name: string; dataDir: string; properties: string; heapMb: number; clusterId: string; keepAfterExit: boolean;
-  /** Default `log4jProperties`; the secure broker adds its authorizer's log of refused requests. */
+  /** Default `log4jProperties`; the secure broker (infra/kafka-secure.ts) adds its security events. */
   log4j?: string;
 }): Promise<ManagedProcess> {
   mkdirSync(o.dataDir, { recursive: true });
