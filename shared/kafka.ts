@@ -1,5 +1,6 @@
 import { scanTopic } from './scan-topic.js';
 import { Kafka, logLevel, Partitioners, type IHeaders, type KafkaConfig, type Message, type Producer } from 'kafkajs';
+import { kafkaSecurityFromEnv } from './kafka-security.js';
 
 export { Partitioners };
 
@@ -7,14 +8,20 @@ const kafkajsLogLevels: Record<string, logLevel> = {
   nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG,
 };
 
-/** A kafkajs client with the lab's defaults: short connection timeouts, logs at KAFKAJS_LOG_LEVEL (default error). */
+/**
+ * A kafkajs client with the lab's defaults: short connection timeouts, logs at KAFKAJS_LOG_LEVEL
+ * (default error), and TLS/SASL when the environment asks for them (shared/kafka-security.ts; none by default).
+ */
 export function createKafka(brokers: string[], clientId: string, overrides: Partial<KafkaConfig> = {}): Kafka {
+  const security = kafkaSecurityFromEnv(process.env);
   return new Kafka({
     brokers,
     clientId,
     logLevel: kafkajsLogLevels[process.env.KAFKAJS_LOG_LEVEL ?? 'error'] ?? logLevel.ERROR,
-    connectionTimeout: 1_000,
+    // A TLS handshake and a SCRAM exchange take more than a plain connect on a busy machine.
+    connectionTimeout: security.ssl || security.sasl ? 5_000 : 1_000,
     requestTimeout: 10_000,
+    ...security,
     ...overrides,
   });
 }
