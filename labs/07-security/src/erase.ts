@@ -7,7 +7,7 @@
  * 3. Writes a tombstone (key = user_id, value null) to each ERASE_TOMBSTONE_TOPICS topic: compacted
  *    topics keyed by user, whose older values compaction then removes. Refused for a topic that is
  *    not compacted (a tombstone there deletes nothing). None of labs 01–06's topics qualifies, so the
- *    list is empty by default (notes/privacy.md says why).
+ *    list is empty by default (docs/privacy.md says why).
  * 4. Appends an `erase` entry to the audit log.
  *
  * Idempotent: a second run deletes nothing more, exits 0, and is audited too.

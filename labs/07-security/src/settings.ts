@@ -13,7 +13,7 @@ export const SecurityEnv = z.object({
   REDIS_URL: z.string().optional(),
   CUSTOMER_RATE_LIMIT_MAX: int(100),
   CUSTOMER_RATE_LIMIT_WINDOW_MS: int(60_000),
-  /** What a replica does when Redis cannot be asked: open = let the request through (see notes/edge.md). */
+  /** What a replica does when Redis cannot be asked: open = let the request through (see docs/edge.md). */
   CUSTOMER_RATE_LIMIT_ON_STORE_ERROR: z.enum(['open', 'closed']).default('open'),
   /** How long one Redis call may take before it counts as a store error. */
   REDIS_COMMAND_TIMEOUT_MS: int(100),

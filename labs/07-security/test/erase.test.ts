@@ -33,7 +33,7 @@ const run = `lab07-pii-${randomBytes(4).toString('hex')}`;
 const topic = `${run}-events`;
 const retryTopic = `${run}-retry`;
 const dlqTopic = `${run}-dlq`;
-/** Stands for a compacted topic keyed by user that a learner's own consumer keeps (labs 01–06 have none: notes/privacy.md). */
+/** Stands for a compacted topic keyed by user that a learner's own consumer keeps (labs 01–06 have none: docs/privacy.md). */
 const byUserTopic = `${run}-compacted-by-user`;
 const groupId = `${run}-processors`;
 const dir = mkdtempSync(join(tmpdir(), 'lab07-pii-'));
