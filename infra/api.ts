@@ -9,6 +9,7 @@ export interface ApiReplica {
   port: number;
   url: string;
   env: NodeJS.ProcessEnv;
+  entry?: string;
   process: ManagedProcess;
 }
 
@@ -26,6 +27,8 @@ export async function startApiReplica(opts: {
   keepAfterExit?: boolean;
   /** How the port is picked when none is given. Default freePorts. */
   pickPorts?: PortPicker;
+  /** The replica's program, relative to the repo root. Default lab 01's; lab 07's is labs/07-security/src/server.ts. */
+  entry?: string;
 }): Promise<ApiReplica> {
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'crm-api-'));
   const pick: PortPicker = opts.port === undefined ? (opts.pickPorts ?? freePorts) : async () => [opts.port!];
@@ -39,7 +42,7 @@ export async function startApiReplica(opts: {
       API_INSTANCE_ID: opts.id,
       KAFKA_BROKERS: opts.brokers.join(','),
     };
-    const proc = launcher().labProcess({ name: opts.id, entry: 'labs/01-ingest/src/server.ts', env,
+    const proc = launcher().labProcess({ name: opts.id, entry: opts.entry ?? 'labs/01-ingest/src/server.ts', env,
       logFile: join(logDir, `${opts.id}.log`), keepAfterExit: opts.keepAfterExit });
     // Its own listener first: an answer from whatever else holds the port does not count.
     await waitForPort(proc, port!, 60_000);
@@ -50,11 +53,11 @@ export async function startApiReplica(opts: {
       const response = await fetch(`${url}/ready`);
       return response.status === 200;
     }, { timeoutMs: 60_000 });
-    return { id: opts.id, port: port!, url, env, process: proc };
+    return { id: opts.id, port: port!, url, env, entry: opts.entry, process: proc };
   }, opts.port === undefined ? 3 : 1);
 }
 
 /** Restarts a replica on the same port with the same settings. */
 export function restartApiReplica(replica: ApiReplica): Promise<ApiReplica> {
-  return startApiReplica({ id: replica.id, brokers: String(replica.env.KAFKA_BROKERS).split(','), port: replica.port, env: replica.env });
+  return startApiReplica({ id: replica.id, brokers: String(replica.env.KAFKA_BROKERS).split(','), port: replica.port, env: replica.env, entry: replica.entry });
 }

@@ -7,7 +7,7 @@ import { isOurs, pidInUse, readPids, removePid } from './stack.js';
 import { sleep } from './processes.js';
 
 // Reverse start order: the edge first, Kafka last.
-const order = ['nginx', 'api', 'worker', 'streams', 'registry', 'toxiproxy', 'kafka'];
+const order = ['nginx', 'api', 'worker', 'streams', 'redis', 'registry', 'toxiproxy', 'kafka'];
 const rank = (name: string) => order.findIndex((prefix) => name.startsWith(prefix));
 for (const record of readPids().sort((a, b) => rank(a.name) - rank(b.name))) {
   const { name, pid } = record;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the lab needs and is missing, idempotently.
 # Usage: bash infra/install.sh [--for up|test]
-#   --for up    what `npm run up` runs: nginx (Debian), Kafka jars and lab 05's Apicurio schema
+#   --for up    what `npm run up` runs: nginx and redis-server (Debian), Kafka jars and lab 05's Apicurio schema
 #               registry (Maven Central), toxiproxy-server (Go module proxy), node_modules (npm)
 #   --for test  (default) the same, plus what only the tests use: Prometheus and Chromium (Debian)
 # Versions are pinned in infra/versions.env; downloads are cached outside the repo in $CRM_LAB_CACHE.
@@ -47,6 +47,11 @@ mkdir -p "$cache"
 
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x "${NGINX_BIN:-/usr/sbin/nginx}" ]; then
   apt_install nginx
+fi
+
+# Lab 07's shared per-customer rate-limit store (infra/redis.ts starts it on a free port).
+if [ ! -x "${REDIS_SERVER_BIN:-/usr/bin/redis-server}" ]; then
+  apt_install redis-server
 fi
 
 # Prometheus (promtool and a server that evaluates docs/alerts.yml in its test) and Chromium (the

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { freePorts, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
 import { launcher } from './runtime/launcher.js';
 
@@ -87,12 +87,14 @@ log4j.logger.kafka.server.BrokerServer=INFO
  */
 export async function launchKafkaNode(o: {
   name: string; dataDir: string; properties: string; heapMb: number; clusterId: string; keepAfterExit: boolean;
+  /** Default `log4jProperties`; the secure broker (infra/kafka-secure.ts) adds its security events. */
+  log4j?: string;
 }): Promise<ManagedProcess> {
   mkdirSync(o.dataDir, { recursive: true });
   const propsFile = join(o.dataDir, 'server.properties');
   const log4jFile = join(o.dataDir, 'log4j.properties');
   writeFileSync(propsFile, o.properties);
-  writeFileSync(log4jFile, log4jProperties);
+  writeFileSync(log4jFile, o.log4j ?? log4jProperties);
   return launcher().kafkaNode({ ...o, propsFile, log4jFile, logFile: join(o.dataDir, 'kafka.log') });
 }
 
@@ -141,10 +143,14 @@ export function restartKafka(previous: KafkaBroker): Promise<KafkaBroker> {
   return startKafka(previous.options);
 }
 
-/** Waits until the cluster reports `brokerCount` registered brokers and an active controller. */
-export async function waitForKafkaReady(brokers: string[], { brokerCount = 1, timeoutMs = 60_000 } = {}): Promise<void> {
+/**
+ * Waits until the cluster reports `brokerCount` registered brokers and an active controller.
+ * `client`: how to connect (TLS, SASL) when the listener is not PLAINTEXT (infra/kafka-secure.ts).
+ */
+export async function waitForKafkaReady(brokers: string[],
+  { brokerCount = 1, timeoutMs = 60_000, client = {} as Pick<KafkaConfig, 'ssl' | 'sasl'> } = {}): Promise<void> {
   const admin = new Kafka({ brokers, clientId: 'crm-lab-infra', logLevel: logLevel.NOTHING,
-    retry: { retries: 0 } }).admin();
+    retry: { retries: 0 }, ...client }).admin();
   try {
     await waitFor(`${brokerCount} Kafka broker(s) and a controller`, async () => {
       await admin.connect();

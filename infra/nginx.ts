@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,32 +26,50 @@ export interface NginxOptions {
   batchBodyLimitBytes?: number;
   prefix?: string;
   keepAfterExit?: boolean;
+  /**
+   * Lab 07: serve HTTPS on `port` with this certificate (infra/tls.ts `ensureServerCert(dir, 'nginx')`),
+   * and refuse plain HTTP on a second port (`plainHttpPort`, picked free when not given) with a JSON 403.
+   */
+  tls?: { certFile: string; keyFile: string };
+  plainHttpPort?: number;
 }
 
 export interface NginxServer {
+  /** http://…, or https://… with `tls`. */
   url: string;
   port: number;
+  /** With `tls`: the plain-HTTP port's URL, which answers every request with 403 https_required. */
+  plainHttpUrl?: string;
   confFile: string;
   rate: number;
   burst: number;
   process: ManagedProcess;
 }
 
-type Defaulted = 'proxyBind' | 'batchBodyLimitBytes';
+type Defaulted = 'proxyBind' | 'batchBodyLimitBytes' | 'tls' | 'plainHttpPort';
+
+/** The server block between these markers exists only with TLS on. */
+const TLS_ONLY_BLOCK = /\n[ \t]*# tls-only:begin[\s\S]*?# tls-only:end[^\n]*/;
 
 export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit' | 'pickPorts' | Defaulted>> & Pick<NginxOptions, Defaulted>): string {
+  if (o.tls && o.plainHttpPort === undefined) throw new Error('nginx with tls needs plainHttpPort, the port that refuses plain HTTP');
   const servers = o.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=5s;`).join('\n');
   const values: Record<string, string> = {
     WORKERS: String(o.workers),
     PREFIX: o.prefix,
     RATE: String(o.rate),
     BURST: String(o.burst),
-    LISTEN: `${o.host}:${o.port}`,
+    LISTEN: o.tls ? `${o.host}:${o.port} ssl` : `${o.host}:${o.port}`,
+    TLS_DIRECTIVES: o.tls
+      ? `ssl_certificate ${o.tls.certFile};\n    ssl_certificate_key ${o.tls.keyFile};\n    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_session_cache shared:tls:1m;`
+      : '# plain HTTP (lab 07 serves HTTPS here: infra/nginx.ts `tls`)',
+    ...(o.tls ? { PLAIN_LISTEN: `${o.host}:${o.plainHttpPort}`, TLS_PORT: String(o.port) } : {}),
     UPSTREAM_SERVERS: servers,
     PROXY_BIND: o.proxyBind ?? EDGE_PROXY_ADDRESS,
     BATCH_MAX_BODY: String(o.batchBodyLimitBytes ?? loadConfig({}).BATCH_BODY_LIMIT_BYTES),
   };
-  const template = readFileSync(join(repoRoot, 'infra', 'nginx', 'nginx.conf.template'), 'utf8');
+  const full = readFileSync(join(repoRoot, 'infra', 'nginx', 'nginx.conf.template'), 'utf8');
+  const template = o.tls ? full : full.replace(TLS_ONLY_BLOCK, '');
   return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     if (!(key in values)) throw new Error(`nginx template: no value for ${key}`);
     return values[key]!;
@@ -63,10 +81,21 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
   // A port picked free may be taken before nginx binds it: then it picks again (PortTakenError).
   // A port given explicitly is kept, and its being taken is an error.
   const pick: PortPicker = opts.port === undefined ? (opts.pickPorts ?? freePorts) : async () => [opts.port!];
-  return startOnPickedPorts(1, pick, ([port]) => startNginxOn(port!, opts));
+  if (!opts.tls) return startOnPickedPorts(1, pick, ([port]) => startNginxOn(port!, opts));
+  const pickPlain: PortPicker = opts.plainHttpPort === undefined ? (opts.pickPorts ?? freePorts) : async () => [opts.plainHttpPort!];
+  return startOnPickedPorts(1, pick, ([port]) => startOnPickedPorts(1, pickPlain, ([plain]) => startNginxOn(port!, opts, plain)));
 }
 
-async function startNginxOn(port: number, opts: NginxOptions): Promise<NginxServer> {
+/** The certificate and key beside nginx's config: the prefix is what a container of nginx sees. */
+function copyIntoPrefix(tls: { certFile: string; keyFile: string }, dir: string) {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  copyFileSync(tls.certFile, join(dir, 'server.pem'));
+  copyFileSync(tls.keyFile, join(dir, 'server.key'));
+  return { certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server.key') };
+}
+
+async function startNginxOn(port: number, opts: NginxOptions, plainHttpPort?: number): Promise<NginxServer> {
+  const prefix = opts.prefix ?? mkdtempSync(join(tmpdir(), 'crm-nginx-'));
   const options = {
     upstreams: opts.upstreams,
     port,
@@ -74,9 +103,11 @@ async function startNginxOn(port: number, opts: NginxOptions): Promise<NginxServ
     rate: opts.rate ?? Number(process.env.NGINX_RATE ?? 20),
     burst: opts.burst ?? Number(process.env.NGINX_BURST ?? 50),
     workers: opts.workers ?? 'auto',
-    prefix: opts.prefix ?? mkdtempSync(join(tmpdir(), 'crm-nginx-')),
+    prefix,
     proxyBind: opts.proxyBind,
     batchBodyLimitBytes: opts.batchBodyLimitBytes ?? loadConfig().BATCH_BODY_LIMIT_BYTES,
+    tls: opts.tls && copyIntoPrefix(opts.tls, join(prefix, 'tls')),
+    plainHttpPort,
   };
   mkdirSync(join(options.prefix, 'tmp'), { recursive: true });
   chmodSync(options.prefix, 0o755); // workers run as an unprivileged user when started by root
@@ -84,7 +115,13 @@ async function startNginxOn(port: number, opts: NginxOptions): Promise<NginxServ
   writeFileSync(confFile, renderNginxConf(options));
   const proc = launcher().nginx({ prefix: options.prefix, confFile, logFile: join(options.prefix, 'nginx.out'), keepAfterExit: opts.keepAfterExit });
   await waitForPort(proc, options.port);
-  return { url: `http://${options.host}:${options.port}`, port: options.port, confFile, rate: options.rate, burst: options.burst, process: proc };
+  if (plainHttpPort !== undefined) await waitForPort(proc, plainHttpPort);
+  return {
+    url: `${opts.tls ? 'https' : 'http'}://${options.host}:${options.port}`,
+    port: options.port,
+    ...(plainHttpPort !== undefined ? { plainHttpUrl: `http://${options.host}:${plainHttpPort}` } : {}),
+    confFile, rate: options.rate, burst: options.burst, process: proc,
+  };
 }
 
 /** The config of docker-compose.yml's nginx: infra/images/build.sh renders it into crm-lab/compose-nginx. */

@@ -20,3 +20,5 @@ export const versions: Record<string, string> = Object.fromEntries(
 export const kafkaLibs = join(cacheDir, `kafka-${versions.KAFKA_VERSION}`, 'libs');
 export const toxiproxyServerBin = join(cacheDir, `toxiproxy-${versions.TOXIPROXY_VERSION}`, 'toxiproxy-server');
 export const nginxBin = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+/** Lab 07's shared rate-limit store (Debian's redis-server). */
+export const redisServerBin = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';

@@ -19,6 +19,9 @@ export function stackPorts(env: NodeJS.ProcessEnv = process.env) {
     registry: num('SCHEMA_REGISTRY_PORT', 8081),
     /** worker-n serves /metrics and /traces on this base + n (9401, 9402, …). */
     workerMetricsBase: num('WORKER_METRICS_PORT_BASE', 9400),
+    /** Lab 07 (`up -- --secure`): nginx's HTTPS port (NGINX_PORT then refuses plain HTTP) and the limit store. */
+    nginxTls: num('NGINX_TLS_PORT', 8443),
+    redis: num('REDIS_PORT', 6380),
     /** `npm run dashboard`. */
     dashboard: num('DASHBOARD_PORT', 8090),
   };

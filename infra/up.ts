@@ -10,12 +10,10 @@ import { startApiReplica } from './api.js';
 import { startKafka } from './kafka.js';
 import { startNginx } from './nginx.js';
 import { registerLabSchemas, startRegistry } from './registry.js';
-import { failIfExited, portAcceptsConnections, waitFor, waitForPort, type ManagedProcess } from './processes.js';
-import { commandLineOf, listenersOf } from './proc-fs.js';
-import { isOurs, ownsPort, readPids, runDir, stackPorts, writePid } from './stack.js';
+import { failIfExited, waitFor } from './processes.js';
+import { isOurs, readPids, runDir, stackPorts, writePid } from './stack.js';
+import { claimStackMode, ensure, ensureKafkaProxy, ensureWorker } from './stack-ensure.js';
 import { startWorker } from './worker.js';
-import { startToxiproxy } from './toxiproxy.js';
-import { Toxiproxy } from 'toxiproxy-node-client';
 import { loadConfig, topicReplicationOf } from '../shared/config.js';
 import { createKafka, ensureTopic, TopicSetupError } from '../shared/kafka.js';
 
@@ -23,45 +21,7 @@ const ports = stackPorts();
 const config = loadConfig();
 const logDir = join(runDir, 'logs');
 
-/** The variable that moves each component's port, for the refusal message. */
-const portVariable = (name: string) =>
-  name === 'kafka' ? 'KAFKA_PORT' : name === 'toxiproxy' ? 'TOXIPROXY_PORT' : name === 'nginx' ? 'NGINX_PORT'
-    : name === 'registry' ? 'SCHEMA_REGISTRY_PORT' : name.startsWith('worker') ? 'WORKER_METRICS_PORT_BASE' : 'API_PORTS';
-
-/** Stops `up` with an `{error, message}` line on stderr. */
-function refuse(error: string, message: string): never {
-  console.error(JSON.stringify({ error, message }));
-  process.exit(1);
-}
-
-async function refuseForeignHolder(name: string, port: number): Promise<void> {
-  if (!(await portAcceptsConnections(port))) return;
-  const holders = listenersOf(port).map((pid) => `pid ${pid}: ${commandLineOf(pid) || '?'}`);
-  refuse('port_in_use', `port ${port} (${name}) is held by another process (${holders.join('; ') || 'owner not visible to this user'}), `
-    + `not by the ${name} this lab started: stop it, or move ${name} to another port (${portVariable(name)})`);
-}
-
-/**
- * Starts the component unless the one the last `up` started is still running and listening on
- * its port. A port held by anything else is refused, naming the port and its holder: `up` would
- * otherwise take a stranger for its own component.
- */
-async function ensure(name: string, port: number, start: () => Promise<ManagedProcess>): Promise<void> {
-  const record = readPids().find((p) => p.name === name);
-  if (record && ownsPort(record, port)) {
-    console.log(`  ${name.padEnd(10)} already running on port ${port} (pid ${record.pid})`);
-    return;
-  }
-  await refuseForeignHolder(name, port);
-  if (record && isOurs(record)) {
-    refuse('component_not_listening', `${name} (pid ${record.pid}) from an earlier up is running but not listening on port ${port}: `
-      + 'run npm run down, then npm run up');
-  }
-  const proc = await start();
-  writePid(name, proc.pid);
-  console.log(`  ${name.padEnd(10)} started (pid ${proc.pid}, log ${proc.logFile})`);
-}
-
+claimStackMode('plain');
 console.log('Starting crm-event-lab:');
 await ensure('kafka', ports.kafka, async () =>
   (await startKafka({
@@ -88,17 +48,7 @@ try {
   process.exit(1);
 }
 
-await ensure('toxiproxy', ports.toxiproxy, async () =>
-  (await startToxiproxy({ port: ports.toxiproxy, logDir, keepAfterExit: true })).process);
-const toxiproxy = new Toxiproxy(`http://127.0.0.1:${ports.toxiproxy}`);
-const proxies = await toxiproxy.getAll();
-if (!proxies.kafka) {
-  await toxiproxy.createProxy({
-    name: 'kafka',
-    listen: `127.0.0.1:${ports.kafkaViaToxiproxy}`,
-    upstream: `127.0.0.1:${ports.kafkaProxiedListener}`,
-  });
-}
+await ensureKafkaProxy({ port: ports.toxiproxy, listenPort: ports.kafkaViaToxiproxy, upstreamPort: ports.kafkaProxiedListener, logDir });
 
 // Lab 05's schema registry, with v1 and v2 of the event schema registered under the topic's subject.
 await ensure('registry', ports.registry, async () =>
@@ -114,24 +64,13 @@ for (const [i, port] of ports.apis.entries()) {
     (await startApiReplica({ id, port, brokers: viaToxiproxy, logDir, env: { LOG_LEVEL: 'info' }, keepAfterExit: true })).process);
 }
 
-// A worker is running when the process the last `up` started for it still is (same pid, same start time).
+// The complete worker: lab 02's consumer group plus lab 04's retry lane and dead-letter topic.
 const workerCount = Number(process.env.WORKERS ?? 2);
 for (let i = 1; i <= workerCount; i++) {
   const id = `worker-${i}`;
-  const previous = readPids().find((p) => p.name === id);
-  if (previous && isOurs(previous)) {
-    console.log(`  ${id.padEnd(10)} already running (pid ${previous.pid})`);
-    continue;
-  }
-  // The complete worker: lab 02's consumer group plus lab 04's retry lane and dead-letter topic.
   const metricsPort = ports.workerMetricsBase + i;
-  await refuseForeignHolder(id, metricsPort);
-  const worker = startWorker({ id, kind: 'with-dlq', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true,
-    env: { METRICS_PORT: String(metricsPort) } });
-  writePid(id, worker.process.pid);
-  // Its metrics server listens once the worker has started: a worker that dies on start fails here.
-  await waitForPort(worker.process, metricsPort, 60_000);
-  console.log(`  ${id.padEnd(10)} started (pid ${worker.process.pid}, log ${worker.process.logFile})`);
+  await ensureWorker(id, metricsPort, () => startWorker({ id, kind: 'with-dlq', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'),
+    logDir, keepAfterExit: true, env: { METRICS_PORT: String(metricsPort) } }));
 }
 
 // Lab 06's stream processor, alongside the workers (STREAM_PROCESSORS=0 leaves it out). It listens on no

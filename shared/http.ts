@@ -1,4 +1,5 @@
-import { request, type Agent } from 'node:http';
+import { request as httpOnlyRequest, type Agent } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 export interface HttpResult {
   status: number;
@@ -22,13 +23,18 @@ export function httpRequest(opts: {
   timeoutMs?: number;
   /** A keep-alive agent to reuse connections, false for a new connection each time; default: Node's global agent. */
   agent?: Agent | false;
+  /** For https:// URLs: the CA certificate(s) to trust instead of the system's (lab 07's local CA). */
+  ca?: string | Buffer;
 }): Promise<HttpResult> {
   const started = performance.now();
   const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
+    const https = opts.url.startsWith('https:');
+    const request = https ? httpsRequest : httpOnlyRequest;
     const req = request(
       opts.url,
       {
+        ...(https && opts.ca !== undefined ? { ca: opts.ca } : {}),
         method: opts.method ?? (payload === undefined ? 'GET' : 'POST'),
         agent: opts.agent,
         localAddress: opts.localAddress,

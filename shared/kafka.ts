@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { scanTopic } from './scan-topic.js';
 import { Kafka, logLevel, Partitioners, type IHeaders, type KafkaConfig, type Message, type Producer } from 'kafkajs';
+import { kafkaSecurityFromEnv } from './kafka-security.js';
 
 export { Partitioners };
 
@@ -7,14 +8,20 @@ const kafkajsLogLevels: Record<string, logLevel> = {
   nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG,
 };
 
-/** A kafkajs client with the lab's defaults: short connection timeouts, logs at KAFKAJS_LOG_LEVEL (default error). */
+/**
+ * A kafkajs client with the lab's defaults: short connection timeouts, logs at KAFKAJS_LOG_LEVEL
+ * (default error), and TLS/SASL when the environment asks for them (shared/kafka-security.ts; none by default).
+ */
 export function createKafka(brokers: string[], clientId: string, overrides: Partial<KafkaConfig> = {}): Kafka {
+  const security = kafkaSecurityFromEnv(process.env);
   return new Kafka({
     brokers,
     clientId,
     logLevel: kafkajsLogLevels[process.env.KAFKAJS_LOG_LEVEL ?? 'error'] ?? logLevel.ERROR,
-    connectionTimeout: 1_000,
+    // A TLS handshake and a SCRAM exchange take more than a plain connect on a busy machine.
+    connectionTimeout: security.ssl || security.sasl ? 5_000 : 1_000,
     requestTimeout: 10_000,
+    ...security,
     ...overrides,
   });
 }
@@ -109,46 +116,13 @@ function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
  * high watermark), in partition then offset order. Values are parsed as JSON.
  */
 export async function readTopic<T = any>(brokers: string[], topic: string, timeoutMs = 30_000): Promise<ReadRecord<T>[]> {
-  const kafka = createKafka(brokers, 'crm-lab-test-reader');
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const remaining = new Map(offsets.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
   const records: ReadRecord<T>[] = [];
-  if (remaining.size === 0) return records;
-
-  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`readTopic(${topic}): timed out with ${records.length} records read`)), timeoutMs);
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            const high = remaining.get(partition);
-            const offset = Number(message.offset);
-            if (high === undefined || offset >= high) return;
-            records.push({
-              partition,
-              offset,
-              key: message.key?.toString() ?? null,
-              value: message.value ? JSON.parse(message.value.toString()) : null,
-              headers: decodeHeaders(message.headers),
-            });
-            if (offset === high - 1) remaining.delete(partition);
-            if (remaining.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await scanTopic(brokers, topic, (partition, message) => records.push({
+    partition,
+    offset: Number(message.offset),
+    key: message.key?.toString() ?? null,
+    value: message.value ? JSON.parse(message.value.toString()) : null,
+    headers: decodeHeaders(message.headers),
+  }), { timeoutMs, clientId: 'crm-lab-test-reader' });
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }

@@ -10,6 +10,7 @@
  * | API | `http_requests_total` | counter | route, method, status |
  * | API | `http_request_duration_seconds` | histogram | route, method, status |
  * | API | `rate_limited_total` | counter | source (`api`) |
+ * | API | `rate_limit_store_errors_total` | counter | outcome (`allowed`, `refused`): lab 07's Redis limit store failed |
  * | API | `kafka_produce_duration_seconds` | histogram | topic |
  * | API | `kafka_produce_failures_total` | counter | topic |
  * | worker | `events_processed_total` | counter | result (`applied`, `duplicate`) |
@@ -61,6 +62,12 @@ export function createApiMetrics(registry: Registry = createRegistry()) {
       name: 'rate_limited_total',
       help: 'Requests rejected with 429 by a rate limiter; source="api" is @fastify/rate-limit in this replica.',
       labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    rateLimitStoreErrors: new Counter({
+      name: 'rate_limit_store_errors_total',
+      help: 'Lab 07: requests whose per-customer limit could not be checked (Redis unreachable or slow), by what the replica did: allowed (fail-open) or refused (fail-closed).',
+      labelNames: ['outcome'] as const,
       registers: [registry],
     }),
     produceDuration: new Histogram({

@@ -98,6 +98,8 @@ export const EnrichedEvent = CRMEvent.extend({
   server_timestamp: z.iso.datetime(),
   client_ip: z.string(),
   request_id: z.string().optional(),
+  /** Lab 07: the customer whose write key sent the event; absent when the API checks no keys (labs 01–06). */
+  customer_id: z.string().optional(),
 });
 
 export type EnrichedEvent = z.infer<typeof EnrichedEvent>;

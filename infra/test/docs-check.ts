@@ -5,7 +5,7 @@
  * files, for infra/test/docs-consistency.test.ts.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 
 /** Every README.md (outside node_modules) and docs/*.md, relative to the repo root. */
 export function markdownFiles(root: string): string[] {
@@ -15,7 +15,7 @@ export function markdownFiles(root: string): string[] {
       if (entry === 'node_modules' || entry.startsWith('.')) continue;
       const path = join(dir, entry);
       if (statSync(path).isDirectory()) walk(path);
-      else if (entry === 'README.md' || (relative(root, dir) === 'docs' && entry.endsWith('.md'))) found.push(relative(root, path));
+      else if (entry === 'README.md' || (basename(dir) === 'docs' && entry.endsWith('.md'))) found.push(relative(root, path));
     }
   };
   walk(root);

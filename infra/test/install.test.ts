@@ -53,12 +53,12 @@ function sandbox(o: { uid: number; sudo: boolean }) {
   return { bin, calls: () => readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean) };
 }
 
-/** Runs install.sh with nginx, Prometheus and Chromium looked for where they are not. */
+/** Runs install.sh with nginx, redis-server, Prometheus and Chromium looked for where they are not. */
 function install(bin: string, args: string[]) {
   return new Promise<{ code: number | null; output: string }>((resolve) => {
     const child = spawn('/bin/bash', [join(repoRoot, 'infra', 'install.sh'), ...args], {
       cwd: repoRoot,
-      env: { PATH: bin, HOME: process.env.HOME, CRM_LAB_CACHE: join(dir, 'cache'), NGINX_BIN: join(dir, 'no-nginx'),
+      env: { PATH: bin, HOME: process.env.HOME, CRM_LAB_CACHE: join(dir, 'cache'), NGINX_BIN: join(dir, 'no-nginx'), REDIS_SERVER_BIN: join(dir, 'no-redis-server'),
         PROMETHEUS_BIN: join(dir, 'no-prometheus'), PROMTOOL_BIN: join(dir, 'no-promtool'), CHROMIUM_BIN: join(dir, 'no-chromium') },
     });
     let output = '';
@@ -71,21 +71,23 @@ function install(bin: string, args: string[]) {
 const installs = (calls: string[]) => calls.filter((c) => c.startsWith('apt-get') && c.includes(' install '));
 
 describe('infra/install.sh', () => {
-  it('as root, installs with apt-get directly; --for test installs nginx, Prometheus and Chromium', async () => {
+  it('as root, installs with apt-get directly; --for test installs nginx, redis-server, Prometheus and Chromium', async () => {
     const { bin, calls } = sandbox({ uid: 0, sudo: false });
     const result = await install(bin, ['--for', 'test']);
     expect(result.code, result.output).toBe(0);
     expect(calls().some((c) => c.startsWith('sudo'))).toBe(false);
     expect(installs(calls()).join('\n')).toMatch(/nginx/);
+    expect(installs(calls()).join('\n')).toMatch(/redis-server/);
     expect(installs(calls()).join('\n')).toMatch(/prometheus/);
     expect(installs(calls()).join('\n')).toMatch(/chromium/);
   });
 
-  it('--for up installs what up needs (nginx) and not what only the tests need (Prometheus, Chromium)', async () => {
+  it('--for up installs what up needs (nginx, redis-server) and not what only the tests need (Prometheus, Chromium)', async () => {
     const { bin, calls } = sandbox({ uid: 0, sudo: false });
     const result = await install(bin, ['--for', 'up']);
     expect(result.code, result.output).toBe(0);
     expect(installs(calls()).join('\n')).toMatch(/nginx/);
+    expect(installs(calls()).join('\n')).toMatch(/redis-server/);
     expect(installs(calls()).join('\n')).not.toMatch(/prometheus|chromium/);
   });
 

@@ -31,4 +31,16 @@ describe('nginx config', () => {
     expect(conf).toContain('server 127.0.0.1:2 max_fails=1 fail_timeout=5s;');
     expect(conf).toContain('keepalive 32;');
   });
+
+  it('lab 07\'s TLS mode serves HTTPS on the port and refuses plain HTTP on a second one; without it, no TLS at all', () => {
+    const base = { upstreams: ['127.0.0.1:1'], host: '127.0.0.1', port: 8443, rate: 20, burst: 50, workers: 1, prefix: '/tmp/x' };
+    const plain = renderNginxConf(base);
+    expect(plain).not.toMatch(/ssl|https_required/);
+    const tls = renderNginxConf({ ...base, tls: { certFile: '/c/nginx.pem', keyFile: '/c/nginx.key' }, plainHttpPort: 8080 });
+    expect(tls).not.toMatch(/\{\{\w+\}\}/);
+    expect(tls).toContain('listen 127.0.0.1:8443 ssl;');
+    expect(tls).toContain('ssl_certificate /c/nginx.pem;');
+    expect(tls).toMatch(/listen 127\.0\.0\.1:8080;\s+client_max_body_size 64k;\s+location \/ \{\s+default_type application\/json;\s+return 403 '\{"error":"https_required"/);
+    expect(() => renderNginxConf({ ...base, tls: { certFile: 'c', keyFile: 'k' } })).toThrow(/plainHttpPort/);
+  });
 });

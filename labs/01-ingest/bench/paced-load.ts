@@ -6,6 +6,7 @@
  * every second, which measures bursts, not a steady rate.
  */
 import http from 'node:http';
+import https from 'node:https';
 
 export interface PacedLoadOptions {
   url: string;
@@ -20,6 +21,10 @@ export interface PacedLoadOptions {
   /** Called with each answer: its index, status and body. */
   onResponse?: (i: number, status: number, body: string) => void;
   timeoutMs?: number;
+  /** For an https:// url: the CA to trust (lab 07's local CA). */
+  ca?: string | Buffer;
+  /** false: a new connection (and TLS handshake) per request. Default true. */
+  keepAlive?: boolean;
 }
 
 export interface PacedLoadResult {
@@ -37,7 +42,12 @@ export interface PacedLoadResult {
 
 export async function pacedLoad(o: PacedLoadOptions): Promise<PacedLoadResult> {
   const target = new URL(o.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
+  const tls = target.protocol === 'https:';
+  const keepAlive = o.keepAlive ?? true;
+  const agent = tls
+    ? new https.Agent({ keepAlive, maxSockets: o.connections, ca: o.ca, ...(keepAlive ? {} : { maxCachedSessions: 0 }) })
+    : new http.Agent({ keepAlive, maxSockets: o.connections });
+  const request = tls ? https.request : http.request;
   const total = Math.round(o.rate * o.durationS);
   const statuses: Record<string, number> = {};
   const latencies: number[] = [];
@@ -55,7 +65,7 @@ export async function pacedLoad(o: PacedLoadOptions): Promise<PacedLoadResult> {
     };
     const fire = (i: number, dueAt: number) => {
       const body = o.body(i);
-      const req = http.request({
+      const req = request({
         agent, host: target.hostname, port: target.port, path: o.path, method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...o.headers },
         timeout: o.timeoutMs ?? 30_000,

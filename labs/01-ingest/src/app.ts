@@ -8,13 +8,15 @@ import { createApiMetrics, metricsContentType, type ApiMetrics } from '../../../
 import { nowMs, parseRequestStart, formatSpans, type Spans } from '../../../shared/trace.js';
 import { ApiError, API_ERRORS, errorBody, type ApiErrorCode } from './errors.js';
 import { checkEvent } from './check-event.js';
-import { publishBatch, sortBatch } from './batch.js';
+import { encodeBatch, publishBatch, sortBatch } from './batch.js';
 import { decodedBody, type BodyFacts } from './request-body.js';
 import { batchEventIdFromEdgeRequestId, eventIdFromEdgeRequestId, isEdgeRequestId } from './event-ids.js';
 import { enrich } from './enrich.js';
 import { EventBudget } from './event-budget.js';
 import { KafkaUnavailableError, type EventPublisher } from './publisher.js';
 import { EventEncodeError, type EventCodec } from './event-codec.js';
+import { peerGuard, writeKeyGuard, type Authenticate } from './edge-guards.js';
+import { customerLimitHook, customerLimitSettings, type CustomerRateLimit } from './customer-limit.js';
 
 export { eventIdFromEdgeRequestId, batchEventIdFromEdgeRequestId } from './event-ids.js';
 
@@ -48,10 +50,16 @@ export async function buildApp(
   /**
    * `metrics`: Prometheus metrics served at GET /metrics; a fresh registry of its own by default.
    * `codec`: how /track checks and encodes events (lab 05: Avro via a schema registry); default JSON.
+   * Lab 07, each off unless given: `allowedPeers` (only these addresses may call, e.g. nginx's
+   * proxy_bind), `authenticate` (write keys on /track and /batch), `customerRateLimit` (a Redis-backed
+   * limit per customer, in place of /track's per-IP one).
    */
-  options: { metrics?: ApiMetrics; codec?: EventCodec } = {},
+  options: {
+    metrics?: ApiMetrics; codec?: EventCodec;
+    allowedPeers?: string[]; authenticate?: Authenticate; customerRateLimit?: CustomerRateLimit;
+  } = {},
 ): Promise<FastifyInstance> {
-  const { codec } = options;
+  const { codec, customerRateLimit } = options;
   const metrics = options.metrics ?? createApiMetrics();
   const isTrustedProxy = proxyAddr.compile(config.TRUST_PROXY.split(',').map((a) => a.trim()));
   const fromTrustedProxy = (socket: { remoteAddress?: string }) => isTrustedProxy(socket.remoteAddress ?? '', 0);
@@ -94,6 +102,9 @@ export async function buildApp(
   app.addHook('onRequest', async (request) => {
     spans.set(request, { api_received: nowMs() });
   });
+  // Lab 07: who may call, then whose key it is (in this order: a stranger learns nothing about keys).
+  if (options.allowedPeers) app.addHook('onRequest', peerGuard(options.allowedPeers));
+  if (options.authenticate) app.addHook('onRequest', writeKeyGuard(options.authenticate));
   app.addHook('onResponse', async (request, reply) => {
     bodyStreams.get(request)?.destroy(); // a body cut off at its limit is not inflated further
     const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
@@ -131,13 +142,17 @@ export async function buildApp(
     // #endregion solution
   });
 
-  await app.register(rateLimit, {
-    global: false,
-    keyGenerator: (request) => request.ip,
-    onExceeded: () => metrics.rateLimited.inc({ source: 'api' }),
-    errorResponseBuilder: (_request, context) => new ApiError('rate_limited',
-      `rate limit of ${context.max} requests per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP exceeded; retry in ${context.after}`),
-  });
+  await app.register(rateLimit, customerRateLimit
+    ? customerLimitSettings(customerRateLimit, metrics, describeWindow(customerRateLimit.timeWindowMs))
+    : {
+      global: false,
+      keyGenerator: (request) => request.ip,
+      onExceeded: () => metrics.rateLimited.inc({ source: 'api' }),
+      errorResponseBuilder: (_request, context) => new ApiError('rate_limited',
+        `rate limit of ${context.max} requests per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP exceeded; retry in ${context.after}`),
+    });
+  // Lab 07: one budget per customer over /track and /batch; nginx keeps limiting per IP.
+  if (customerRateLimit) app.addHook('onRequest', customerLimitHook(app, customerRateLimit, metrics));
 
   app.get('/health', async () => ({ status: 'ok', instance: config.API_INSTANCE_ID }));
 
@@ -158,7 +173,7 @@ export async function buildApp(
 
   app.post(
     '/track',
-    { config: { rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } } },
+    { config: { rateLimit: customerRateLimit ? false : { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } } },
     async (request, reply) => {
       if (request.body === undefined || request.body === null) {
         return sendError(reply, 'invalid_request', 'request body is empty; send a JSON CRM event');
@@ -203,7 +218,8 @@ export async function buildApp(
   app.post('/batch', { bodyLimit: config.BATCH_BODY_LIMIT_BYTES }, async (request, reply) => {
     // Lab 05 encodes through a registry one event at a time; a batch would need its per-event
     // registry failures reported next to Kafka's, which /batch's answer has no place for yet.
-    if (codec) return sendError(reply, 'not_found', 'this API writes Avro (lab 05) and serves POST /track only; send each event to /track');
+    // A batchable codec (lab 07's PII sealing) encodes each event on its own.
+    if (codec && !codec.batchable) return sendError(reply, 'not_found', 'this API writes Avro (lab 05) and serves POST /track only; send each event to /track');
     const body = request.body;
     if (!Array.isArray(body)) {
       return sendError(reply, 'invalid_request', 'send a JSON array of CRM events');
@@ -222,8 +238,11 @@ export async function buildApp(
     }
 
     const trusted = fromTrustedProxy(request.socket);
-    const { valid, rejected } = sortBatch(body, { nowMs: Date.now(), invalidUtf8: bodyFacts.get(request)?.invalidUtf8 ?? false },
+    const sorted = sortBatch(body, { nowMs: Date.now(), invalidUtf8: bodyFacts.get(request)?.invalidUtf8 ?? false, schema: codec?.bodySchema },
       (event, index) => enrich(event, request, trusted ? batchEventIdFromEdgeRequestId(request.headers['x-request-id'], index) : undefined));
+    const encoded = codec ? await encodeBatch(sorted.valid, (event) => codec.encode(event)) : undefined;
+    const valid = encoded?.encodable ?? sorted.valid;
+    const rejected = [...sorted.rejected, ...(encoded?.rejected ?? [])].sort((a, b) => a.index - b.index);
     if (valid.length === 0) {
       return sendError(reply, 'validation_failed', `none of the ${body.length} events is valid`, { rejected });
     }
@@ -231,7 +250,7 @@ export async function buildApp(
     const trace = traceOf(request);
     trace.api_produce_start = nowMs();
     const headers = { request_id: String(request.id), trace: formatSpans(trace) };
-    const { acked, notAcked, bug } = await publishBatch(valid, (event) => publisher.publish(event, headers));
+    const { acked, notAcked, bug } = await publishBatch(valid, async (event) => publisher.publish(event, headers, await encoded?.values.get(event)));
     trace.api_acked = nowMs();
     // Each acked event waited for the whole batch.
     for (let i = 0; i < acked.length; i++) metrics.produceDuration.observe({ topic }, (trace.api_acked - trace.api_produce_start) / 1000);

@@ -1,5 +1,7 @@
+import type { z } from 'zod';
 import type { CRMEvent, EnrichedEvent, Issue } from '../../../shared/schema.js';
 import { checkEvent } from './check-event.js';
+import { EventEncodeError } from './event-codec.js';
 import { KafkaUnavailableError } from './publisher.js';
 
 export interface RejectedEvent { index: number; reason: string; issues: Issue[] }
@@ -8,7 +10,7 @@ export interface EventRef { index: number; event_id: string }
 /** Splits a batch into the events to publish (in order, enriched by `enrich`) and the rejected ones, with their reasons. */
 export function sortBatch(
   events: unknown[],
-  context: { nowMs: number; invalidUtf8: boolean },
+  context: { nowMs: number; invalidUtf8: boolean; schema?: z.ZodType<CRMEvent> },
   enrich: (event: CRMEvent, index: number) => EnrichedEvent,
 ): { valid: { index: number; event: EnrichedEvent }[]; rejected: RejectedEvent[] } {
   const valid: { index: number; event: EnrichedEvent }[] = [];
@@ -19,6 +21,32 @@ export function sortBatch(
     else rejected.push({ index, reason: check.message, issues: check.issues });
   });
   return { valid, rejected };
+}
+
+/**
+ * Encodes each valid event on its own (a codec's record value, e.g. lab 07's sealed PII). An event
+ * the codec refuses as a misfit (400) joins `rejected` with its reason; any other failure stays with
+ * its event in `values`, to fail its publish (and answer 500 through publishBatch's `bug`).
+ */
+export async function encodeBatch(
+  valid: { index: number; event: EnrichedEvent }[],
+  encode: (event: EnrichedEvent) => Promise<Buffer>,
+): Promise<{ encodable: { index: number; event: EnrichedEvent }[]; values: Map<EnrichedEvent, Promise<Buffer>>; rejected: RejectedEvent[] }> {
+  const outcomes = await Promise.allSettled(valid.map(({ event }) => encode(event)));
+  const encodable: { index: number; event: EnrichedEvent }[] = [];
+  const values = new Map<EnrichedEvent, Promise<Buffer>>();
+  const rejected: RejectedEvent[] = [];
+  outcomes.forEach((outcome, i) => {
+    const item = valid[i]!;
+    if (outcome.status === 'rejected' && outcome.reason instanceof EventEncodeError && outcome.reason.status === 400) {
+      rejected.push({ index: item.index, reason: outcome.reason.message, issues: [] });
+      return;
+    }
+    encodable.push(item);
+    values.set(item.event, outcome.status === 'fulfilled' ? Promise.resolve(outcome.value) : Promise.reject(outcome.reason));
+    values.get(item.event)!.catch(() => undefined); // awaited by its publish; not an unhandled rejection meanwhile
+  });
+  return { encodable, values, rejected };
 }
 
 /**

@@ -11,6 +11,11 @@ export interface EventCodec {
   bodySchema: z.ZodType<CRMEvent>;
   /** The record value for Kafka; rejects with EventEncodeError (anything else is a 500). */
   encode(event: EnrichedEvent): Promise<Buffer>;
+  /**
+   * POST /batch may use this codec: each event encodes on its own and a misfit (400) rejects only
+   * that event. Unset (lab 05's Avro, whose registry outages /batch has no answer for): /batch is refused.
+   */
+  readonly batchable?: boolean;
 }
 
 /** The codes a codec may answer with (errors.ts holds their status and meaning). */

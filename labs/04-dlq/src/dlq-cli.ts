@@ -2,9 +2,11 @@
  * `npm run dlq -- list | show <offset> | replay [--upto <offset>]`
  * Lists the dead letters not replayed yet, shows one in full, or replays them to the main topic.
  * An event already replayed DLQ_REPLAY_CAP times (default 3) is not replayed again: the command
- * stops there, says why, and exits with status 1.
+ * stops there, says why, and exits with status 1. `show` and `replay` read or move event data:
+ * each appends who, what and when to the audit log (shared/audit.ts; AUDIT_LOG, AUDIT_ACTOR).
  */
 import { z } from 'zod';
+import { appendAudit } from '../../../shared/audit.js';
 import { dlqReplayGroupOf, loadConfig } from '../../../shared/config.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import { DeadLetterQueue, type DeadLetter } from './dlq.js';
@@ -38,6 +40,7 @@ try {
     const offset = Number(args[0]);
     const entry = (await dlq.pending()).find((d) => d.offset === offset);
     if (!entry) throw new Error(`no pending dead letter at offset ${args[0]}`);
+    appendAudit({ action: 'dlq.show', target: `${config.KAFKA_DLQ_TOPIC}/${entry.partition}/${entry.offset}`, details: { event_id: eventIdOf(entry), key: entry.key } });
     const times = entry.failure?.attemptTimes ?? [];
     const { raw, ...shown } = entry;
     console.log(JSON.stringify({ ...shown, value_bytes: raw.value?.length ?? null, backoff_gaps_ms: times.slice(1).map((t, i) => t - times[i]!) }, null, 2));
@@ -48,6 +51,8 @@ try {
     await producer.connect();
     try {
       const { replayed, refused } = await dlq.replay(producer, config.KAFKA_TOPIC, { upto, cap: DLQ_REPLAY_CAP });
+      appendAudit({ action: 'dlq.replay', target: config.KAFKA_DLQ_TOPIC, details: {
+        to: config.KAFKA_TOPIC, offsets: replayed.map((d) => `${d.partition}/${d.offset}`), ...(refused ? { refused: `${refused.entry.partition}/${refused.entry.offset}` } : {}) } });
       console.log(`replayed ${replayed.length} to ${config.KAFKA_TOPIC}; ${await dlq.depth()} pending`);
       for (const d of replayed) console.log(summary(d));
       if (refused) {

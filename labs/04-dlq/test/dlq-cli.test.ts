@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { repoRoot } from '../../../infra/paths.js';
+import { readAudit, verifyAuditLog } from '../../../shared/audit.js';
 import { dlqReplayGroupOf } from '../../../shared/config.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
@@ -15,7 +18,8 @@ const { brokers } = inject('kafka');
 const topic = uniqueTopic('lab04-cli-events');
 const dlqTopic = uniqueTopic('lab04-cli-dlq');
 const groupId = uniqueTopic('crm-event-processors');
-const env = { KAFKA_TOPIC: topic, KAFKA_DLQ_TOPIC: dlqTopic, CONSUMER_GROUP: groupId, DLQ_REPLAY_CAP: '3' };
+const auditLog = join(mkdtempSync(join(tmpdir(), 'lab04-audit-')), 'audit.log');
+const env = { KAFKA_TOPIC: topic, KAFKA_DLQ_TOPIC: dlqTopic, CONSUMER_GROUP: groupId, DLQ_REPLAY_CAP: '3', AUDIT_LOG: auditLog, AUDIT_ACTOR: 'oncall-alice' };
 let admin: Admin;
 let producer: Producer;
 let dlq: DeadLetterQueue;
@@ -82,5 +86,21 @@ describe('npm run dlq', () => {
     expect(replayed.map((r) => [r.key?.toString(), r.value?.toString() ?? null])).toEqual([['u1', 'not json {'], ['u2', null]]);
     expect(replayed[0]!.headers).toEqual({ request_id: 'req-1', replay_count: '1', replayed_from: `${dlqTopic}/0/0` });
     expect(replayed[1]!.headers).toEqual({ replay_count: '1', replayed_from: `${dlqTopic}/0/1` });
+  });
+
+  it('`show` and `replay` each append who, what and when to the hash-chained audit log (`list` does not)', async () => {
+    // After the replay above, offset 2 (the refused one) is the only one pending.
+    const before = readAudit(auditLog).length;
+    expect((await dlqCli('list')).code).toBe(0);
+    expect(readAudit(auditLog)).toHaveLength(before);
+    const show = await dlqCli('show', '2');
+    expect(show.code).toBe(0);
+    const entries = readAudit(auditLog).map(({ actor, action, target, details }) => ({ actor, action, target, details }));
+    expect(entries).toEqual([
+      { actor: 'oncall-alice', action: 'dlq.replay', target: dlqTopic, details: { to: topic, offsets: ['0/0', '0/1'], refused: '0/2' } },
+      { actor: 'oncall-alice', action: 'dlq.show', target: `${dlqTopic}/0/2`, details: { event_id: '?', key: 'u3' } },
+    ]);
+    expect(readAudit(auditLog).every((r) => !Number.isNaN(Date.parse(r.at)))).toBe(true);
+    expect(verifyAuditLog(auditLog)).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { repoRoot } from '../../../infra/paths.js';
 import { launch, sleep, waitFor, type ManagedProcess } from '../../../infra/processes.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import type { EnrichedEvent } from '../../../shared/schema.js';
+import { scanTopic } from '../../../shared/scan-topic.js';
 import { uniqueTopic } from '../../../shared/testing/kafka.js';
 import { StreamsEnv, type StreamsSettings } from '../src/settings.js';
 import { ensureStreamsTopics } from '../src/topics.js';
@@ -113,41 +114,9 @@ export async function waitCaughtUp(admin: Admin, groupId: string, topic: string,
  * at the last stable offset: an open transaction would hold it back, so call it once writers are idle.
  */
 export async function readAs<T>(brokers: string[], topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<T[]> {
-  const kafka = createKafka(brokers, `lab06-reader-${isolation}`);
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  const endOf = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-  const remaining = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
   const records: { partition: number; offset: number; value: T }[] = [];
-  if (remaining.size === 0) return [];
-  const consumer = kafka.consumer({ groupId: uniqueTopic('lab06-reader'), readUncommitted: isolation === 'read_uncommitted', maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`readAs(${topic}, ${isolation}) timed out: ${records.length} records`)), 60_000);
-      // Also fired for a batch holding only transaction markers (the usual end of a committed partition).
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        const end = remaining.get(payload.partition);
-        if (end !== undefined && Number(payload.lastOffset) + 1 >= end) remaining.delete(payload.partition);
-        if (remaining.size === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      consumer.run({
-        eachBatch: async ({ batch }) => {
-          const end = endOf.get(batch.partition) ?? 0;
-          for (const m of batch.messages) {
-            if (Number(m.offset) < end) records.push({ partition: batch.partition, offset: Number(m.offset), value: JSON.parse(m.value!.toString()) as T });
-          }
-        },
-      }).catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await scanTopic(brokers, topic, (partition, m) => records.push({ partition, offset: Number(m.offset), value: JSON.parse(m.value!.toString()) as T }),
+    { isolation, timeoutMs: 60_000, clientId: `lab06-reader-${isolation}` });
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset).map((r) => r.value);
 }
 
