@@ -125,7 +125,11 @@ if [ ! -f "$registry_dir/.complete" ]; then
 fi
 # --- end schema registry --------------------------------------------------------------------
 
-if [ ! -f "$repo/node_modules/.package-lock.json" ] || [ "$repo/package-lock.json" -nt "$repo/node_modules/.package-lock.json" ]; then
+# A node_modules that is a symlink belongs to another checkout (a git worktree sharing it): npm ci here
+# would empty that checkout's modules, so only a missing one is reported.
+if [ -L "$repo/node_modules" ]; then
+  [ -f "$repo/node_modules/.package-lock.json" ] || { log "node_modules links to $(readlink "$repo/node_modules"), which has no modules: run npm ci there"; exit 1; }
+elif [ ! -f "$repo/node_modules/.package-lock.json" ] || [ "$repo/package-lock.json" -nt "$repo/node_modules/.package-lock.json" ]; then
   log "installing node modules"
   (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error)
 fi
