@@ -20,7 +20,6 @@ export interface Envelope {
 }
 
 // #region solution 07:seal-pii — The additional authenticated data: what each field's tag binds its ciphertext to, besides the key
-// hint: GCM's tag covers the ciphertext and the AAD, and the AAD is not stored in the envelope: the reader must rebuild the same bytes. Bind what a thief would change: whose event it is, and which field.
 // stub: const aadOf = (_userId: string, _field: string) => Buffer.alloc(0);
 const aadOf = (userId: string, field: string) => Buffer.from(`${userId}\u0000${field}`);
 // #endregion solution
@@ -38,9 +37,9 @@ export function parseEnvelope(text: string): Envelope {
 
 export function sealField(key: Buffer, kid: string, userId: string, field: string, value: unknown): string {
   // #region solution 07:seal-pii — Seal one field's value: AES-256-GCM under the user's data key, a fresh IV, the AAD; return `pii:v1:<kid>:<iv>:<ct>:<tag>`
-  // hint: `createCipheriv('aes-256-gcm', key, iv)` with a new random 12-byte IV for every field: GCM under one key must never see an IV twice.
-  // hint: Encrypt the value's JSON, so a number or an object comes back as itself. Set the AAD (`setAAD`) before the first `update`; the tag (`getAuthTag`) exists only after `final`.
-  // hint: Every part of the envelope is base64url (no `:` inside), after `ENVELOPE_PREFIX`; `parseEnvelope` above reads it back.
+  // hint: `createCipheriv('aes-256-gcm', key, iv)` with a new random 12-byte IV for every field (GCM under one key must never see an IV twice); encrypt the value's JSON, so a number or an object comes back as itself.
+  // hint: The tag covers the ciphertext and the AAD; the AAD is not stored, so the reader must rebuild the same bytes. Make `aadOf` (above) bind what a thief would change, whose event and which field, and `setAAD` it before the first `update`.
+  // hint: `getAuthTag()` exists only after `final()`. Every part of the envelope is base64url (no `:` inside), after `ENVELOPE_PREFIX`; `parseEnvelope` reads it back.
   // stub: return value as string;
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
