@@ -35,10 +35,16 @@ export function peerGuard(allowedPeers: string[]) {
 export function writeKeyGuard(authenticate: Authenticate) {
   return async (request: FastifyRequest) => {
     if (request.method !== 'POST' || !KEYED_ROUTES.has(request.routeOptions.url ?? '')) return;
+    // #region solution 07:write-key-check — Read the write key from `Authorization: Bearer …`: none is a 401, one `authenticate` does not know a 403; else name its customer on the request
+    // hint: Two refusals, two statuses: no credential at all is 401 (`missing_write_key`, say how to send one), a credential that names nobody is 403 (`invalid_write_key`). Throw an `ApiError` with the code: lab 01's error table gives each its status and JSON body.
+    // hint: The header is `Bearer <key>`, scheme case-insensitive; anything else (no header, another scheme, an empty key) counts as no key.
+    // hint: `authenticate(writeKey)` answers the customer or undefined (unknown or revoked); `setCustomer(request, customerId)` is what enrich() and the per-customer limit read later.
+    // stub: return;
     const writeKey = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (writeKey === undefined) throw new ApiError('missing_write_key', 'send your write key as Authorization: Bearer <write key>');
     const customerId = authenticate(writeKey);
     if (customerId === undefined) throw new ApiError('invalid_write_key', 'the write key is unknown or has been revoked');
     setCustomer(request, customerId);
+    // #endregion solution
   };
 }

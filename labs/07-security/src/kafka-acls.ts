@@ -34,6 +34,11 @@ export interface LabAcl {
  * WRITE on any topic authorizes its InitProducerId (tried: an idempotent send as `api` is acked without it).
  */
 export function labAcls(config: Pick<Config, 'KAFKA_TOPIC' | 'KAFKA_RETRY_TOPIC' | 'KAFKA_DLQ_TOPIC' | 'CONSUMER_GROUP'>): LabAcl[] {
+  // #region solution 07:least-privilege — The ACL table: what `api` and `worker` each need to do their job, and nothing more
+  // hint: Walk each process's calls: the API publishes to one topic and checks it at start; the worker consumes two lanes in two groups, re-publishes failures to the retry lane, dead-letters, and reads one gauge. Each call is an operation on a topic or a group.
+  // hint: Reading a topic as a consumer needs READ on the topic and READ on the group (join, fetch, commit). WRITE and READ imply DESCRIBE; `ensureTopic` also needs DESCRIBE_CONFIGS. Nobody here creates topics.
+  // hint: The worker writes the DLQ and never reads it (replay is an operator's job), and only reads the replay group's offsets: DESCRIBE on `dlqReplayGroupOf(...)`, not READ. Group names: `config.CONSUMER_GROUP`, `retryGroupOf(...)`.
+  // stub: return [];
   return [
     { principal: 'api', resource: 'topic', name: config.KAFKA_TOPIC, operations: ['WRITE', 'DESCRIBE', 'DESCRIBE_CONFIGS'],
       why: 'POST /track publishes here; ensureTopic checks its replication at start' },
@@ -50,6 +55,7 @@ export function labAcls(config: Pick<Config, 'KAFKA_TOPIC' | 'KAFKA_RETRY_TOPIC'
     { principal: 'worker', resource: 'group', name: dlqReplayGroupOf(config.CONSUMER_GROUP), operations: ['DESCRIBE'],
       why: "its dlq_depth gauge reads the replay group's committed offset (DESCRIBE: read offsets, not join or commit)" },
   ];
+  // #endregion solution
 }
 
 const resourceTypes = { topic: AclResourceTypes.TOPIC, group: AclResourceTypes.GROUP, cluster: AclResourceTypes.CLUSTER };
@@ -70,7 +76,8 @@ export function aclEntries(acls: LabAcl[]): AclEntry[] {
 /** Writes the table's ACLs (an admin connected as a super user); an ACL already there is kept once. */
 export async function applyAcls(admin: Admin, acls: LabAcl[]): Promise<number> {
   const entries = aclEntries(acls);
-  await admin.createAcls({ acl: entries });
+  // An empty table grants nothing, so there is nothing to write (kafkajs refuses an empty array; learner mode's stub is one).
+  if (entries.length > 0) await admin.createAcls({ acl: entries });
   return entries.length;
 }
 

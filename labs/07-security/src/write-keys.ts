@@ -62,8 +62,14 @@ export class WriteKeyStore {
    * revoked by the CLI stops working on every replica at its next request.
    */
   customerOf(writeKey: string): string | undefined {
+    // #region solution 07:write-key-check — The customer of a live write key, found by the key's hash (the store has no keys), else undefined
+    // hint: `create` stores `sha256(writeKey)` in `key_sha256`, never the key: look the key up by the same hash. `this.byHash` is that query, already prepared, and it skips revoked keys.
+    // hint: Ask the file on every call (no cache in this class): a key the CLI revokes must fail on every replica from its next request.
+    // hint: A string that does not start with `WRITE_KEY_PREFIX` is no key of ours: answer undefined without hashing it.
+    // stub: return undefined;
     if (!writeKey.startsWith(WRITE_KEY_PREFIX)) return undefined;
     return this.byHash.get(sha256(writeKey))?.customer_id;
+    // #endregion solution
   }
 
   /** Marks the key revoked; false when there is no such live key. */

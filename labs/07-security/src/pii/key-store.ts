@@ -73,12 +73,18 @@ export class KeyStore {
 
   /** Crypto-shredding: deletes every key of the user; returns their ids (none the second time). */
   erase(userId: string): string[] {
+    // #region solution 07:crypto-shred — Crypto-shredding: delete every data key of the user, in one transaction, and return the deleted key ids
+    // hint: The ciphertexts stay where they are (topics, retry lane, DLQ, backups): what makes them unreadable is that no row of `data_keys` holds their key any more. Delete by `user_id`, every key the user ever had.
+    // hint: Read the ids before deleting, in the same IMMEDIATE transaction (`this.db.transaction(fn).immediate()`), so the ids you return (the audit log records them) are exactly the keys you deleted, even while an API replica creates one for the user.
+    // hint: A second erase finds nothing and returns `[]`. The bytes of deleted rows are zeroed by `secure_delete` (set in the constructor); `truncateWal` then empties the WAL's older copies.
+    // stub: return [];
     const kids = this.db.transaction(() => {
       const ids = (this.db.prepare('SELECT kid FROM data_keys WHERE user_id = ?').all(userId) as { kid: string }[]).map((r) => r.kid);
       this.db.prepare('DELETE FROM data_keys WHERE user_id = ?').run(userId);
       return ids;
     }).immediate();
     return kids;
+    // #endregion solution
   }
 
   /**
