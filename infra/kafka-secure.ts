@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KafkaConfig } from 'kafkajs';
-import { launchKafkaNode, log4jProperties, randomClusterId, waitForKafkaReady } from './kafka.js';
+import { launchKafkaNode, log4jProperties, randomClusterId, singleNodeProperties, waitForKafkaReady } from './kafka.js';
 import { kafkaLibs } from './paths.js';
 import { freePorts, startOnPickedPorts, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
 import { labRuntime } from './runtime/runtime.js';
@@ -116,19 +116,7 @@ ssl.client.auth=none
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=false
 super.users=User:${o.superUser}
-log.dirs=${join(o.dataDir, 'data')}
-num.partitions=${o.defaultPartitions}
-auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=4
-group.initial.rebalance.delay.ms=0
-log.segment.bytes=67108864
-num.network.threads=2
-num.io.threads=4
-`;
+${singleNodeProperties(o)}`;
 }
 
 /**

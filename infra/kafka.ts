@@ -48,17 +48,9 @@ export function randomClusterId(): string {
   }
 }
 
-function serverProperties(o: KafkaBroker['options']): string {
-  return `# Written by infra/kafka.ts
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:${o.controllerPort}
-controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:${o.brokerPort},PROXIED://127.0.0.1:${o.proxiedListenerPort},CONTROLLER://127.0.0.1:${o.controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${o.brokerPort},PROXIED://127.0.0.1:${o.proxiedAdvertisedPort}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,PROXIED:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs=${join(o.dataDir, 'data')}
+/** What every single-node broker of the lab sets besides its listeners: one replica of everything, small and fast to start. */
+export function singleNodeProperties(o: { dataDir: string; defaultPartitions: number }): string {
+  return `log.dirs=${join(o.dataDir, 'data')}
 num.partitions=${o.defaultPartitions}
 auto.create.topics.enable=false
 offsets.topic.replication.factor=1
@@ -71,6 +63,19 @@ log.segment.bytes=67108864
 num.network.threads=2
 num.io.threads=4
 `;
+}
+
+function serverProperties(o: KafkaBroker['options']): string {
+  return `# Written by infra/kafka.ts
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${o.controllerPort}
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://127.0.0.1:${o.brokerPort},PROXIED://127.0.0.1:${o.proxiedListenerPort},CONTROLLER://127.0.0.1:${o.controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${o.brokerPort},PROXIED://127.0.0.1:${o.proxiedAdvertisedPort}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,PROXIED:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+${singleNodeProperties(o)}`;
 }
 
 export const log4jProperties = `log4j.rootLogger=WARN, stdout

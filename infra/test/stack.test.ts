@@ -10,11 +10,10 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot } from '../paths.js';
 import { freePort, freePorts, waitFor } from '../processes.js';
 import { writePid } from '../stack.js';
+import { runTsx } from './run-tsx.js';
 
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const started: ChildProcess[] = [];
 const servers: Server[] = [];
 let runDir: string;
@@ -37,21 +36,8 @@ function sleeper(): ChildProcess {
 const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
 /** Runs infra/<script> with the temporary run folder; resolves with its exit code and output. */
-function run(script: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(tsx, [join(repoRoot, 'infra', script)], { cwd: repoRoot, env: { ...process.env, CRM_LAB_RUN_DIR: runDir, ...env } });
-    started.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (script: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000) =>
+  runTsx(join('infra', script), { env: { CRM_LAB_RUN_DIR: runDir, ...env }, timeoutMs, onSpawn: (child) => started.push(child) });
 
 describe('npm run down', () => {
   it('stops the process it recorded (pid and start time) and removes the pid file', async () => {

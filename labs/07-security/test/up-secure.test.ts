@@ -2,35 +2,20 @@
  * `npm run up -- --secure` brings lab 07's stack up with one command: the real up-secure.ts on a
  * temporary run folder and free ports, then an event through every layer, then `npm run down`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../../infra/paths.js';
 import { freePorts, waitFor } from '../../../infra/processes.js';
 import { isOurs, readPids } from '../../../infra/stack.js';
+import { runTsx } from '../../../infra/test/run-tsx.js';
 import { httpRequest } from '../../../shared/http.js';
 
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const runDir = mkdtempSync(join(tmpdir(), 'lab07-up-'));
 let env: NodeJS.ProcessEnv = {};
 
-function run(file: string, args: string[] = [], timeoutMs = 240_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(tsx, [join(repoRoot, file), ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (file: string) => runTsx(file, { env, timeoutMs: 240_000 });
 
 afterAll(async () => {
   await run('infra/down.ts');
