@@ -5,6 +5,7 @@
  *   check <lab>               runs the lab's checkpoint tests in the workspace, one grade per checkpoint
  *   hint <lab> <checkpoint>   the next hint of a checkpoint (the workspace remembers which were shown)
  *   diff <lab>                your regions against the reference's
+ *   exercise <lab> [<n>]      the lab's graded README exercises, or runs exercise n's grading test (PASS/FAIL)
  *
  * Run it from the repository or from inside the workspace. See tools/learn/README.md.
  */
@@ -13,6 +14,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadCheckpoints } from './checkpoints.js';
+import { formatExerciseList, formatExerciseResult, listExercises, runExercise } from './exercises.js';
 import { formatGrades } from './grade.js';
 import type { Region } from './regions.js';
 import { runCheckpoints, typeCheck } from './run-checkpoints.js';
@@ -21,7 +23,7 @@ import {
   STATE_FILE, defaultWorkspace, readState, referenceRegions, regionsByFile, startWorkspace, writeState,
 } from './workspace.js';
 
-const usage = 'usage: npm run learn -- start <lab> | check <lab> | hint <lab> <checkpoint> | diff <lab>   (lab: 01 or 01-ingest)';
+const usage = 'usage: npm run learn -- start <lab> | check <lab> | hint <lab> <checkpoint> | diff <lab> | exercise <lab> [<n>]   (lab: 01 or 01-ingest)';
 
 const toplevel = () => execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
 
@@ -122,14 +124,31 @@ function diff(lab: string) {
   }
 }
 
+/** Lists the lab's graded exercises, or runs one: in the repository or the workspace this is run from. */
+function exercise(lab: string, number: string | undefined) {
+  const here = toplevel();
+  const exercises = listExercises(here, lab);
+  if (number === undefined) {
+    console.log(formatExerciseList(lab, exercises));
+    return;
+  }
+  const chosen = exercises.find((e) => e.number === Number(number));
+  if (!chosen) throw new Error(`lab ${lab} has no graded exercise ${number}: ${exercises.map((e) => e.number).join(', ') || 'none'}`);
+  console.log(`lab ${lab} exercise ${chosen.number}: ${chosen.file} with vitest (the suite's setup: a real broker and Toxiproxy; the test starts what else it needs)…`);
+  const result = runExercise(here, chosen);
+  console.log(formatExerciseResult(chosen, result));
+  if (!result.passed) process.exitCode = 1;
+}
+
 function main(argv: string[]) {
   const [command, labArg, ...rest] = argv;
-  if (!command || !labArg || !['start', 'check', 'hint', 'diff'].includes(command)) throw new Error(usage);
+  if (!command || !labArg || !['start', 'check', 'hint', 'diff', 'exercise'].includes(command)) throw new Error(usage);
   const lab = labNumber(labArg);
   if (command === 'start') start(lab);
   if (command === 'check') check(lab);
   if (command === 'hint') hint(lab, rest[0]);
   if (command === 'diff') diff(lab);
+  if (command === 'exercise') exercise(lab, rest[0]);
 }
 
 // `learn diff 01 | head` closes the pipe early: that is not an error.

@@ -1,0 +1,71 @@
+/**
+ * Lab 04, exercise 4: `npm run dlq -- replay --event-id <id>` replays that one dead letter.
+ * Today the flag is ignored and every pending entry is replayed.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { repoRoot } from '../../../infra/paths.js';
+import { createEventProducer, createKafka } from '../../../shared/kafka.js';
+import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { readRawTopic } from '../src/raw-records.js';
+import { encodeFailureHeaders } from '../src/retry-policy.js';
+
+const { brokers } = inject('kafka');
+const topic = uniqueTopic('ex04-replay-events');
+const dlqTopic = uniqueTopic('ex04-replay-dlq');
+const env = {
+  KAFKA_TOPIC: topic, KAFKA_DLQ_TOPIC: dlqTopic, CONSUMER_GROUP: uniqueTopic('crm-event-processors'),
+  AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'ex04-audit-')), 'audit.log'),
+};
+const ids = [randomUUID(), randomUUID(), randomUUID()];
+let producer: Producer;
+
+async function dlqCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['labs/04-dlq/src/dlq-cli.ts', ...args], {
+      cwd: repoRoot, env: { ...process.env, ...env, KAFKA_BROKERS: brokers.join(',') }, timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; killed?: boolean; stdout: string; stderr: string };
+    if (e.killed) throw new Error(`dlq ${args.join(' ')} did not finish: ${e.stdout}${e.stderr}`);
+    return { code: e.code ?? -1, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  await createTopic(brokers, topic, 1);
+  await createTopic(brokers, dlqTopic, 1);
+  producer = createEventProducer(createKafka(brokers, 'ex04-replay'));
+  await producer.connect();
+  await producer.send({
+    topic: dlqTopic, acks: -1, messages: ids.map((id, offset) => ({
+      key: `u${offset}`, value: JSON.stringify({ event_id: id, user_id: `u${offset}`, event_type: 'login' }),
+      headers: encodeFailureHeaders({ attempts: 4, attemptTimes: [1, 2, 3, 4], lastError: 'boom', retryAt: 5, original: { topic, partition: 0, offset } }),
+    })),
+  });
+});
+afterAll(async () => {
+  await producer?.disconnect();
+});
+
+describe('lab 04 exercise 4: replay one dead letter by its event_id', () => {
+  it('`replay --event-id <the 2nd>` puts exactly that event back on the main topic; the other two are still listed as pending', async () => {
+    const replay = await dlqCli('replay', '--event-id', ids[1]!);
+    console.log(replay.stdout.trim(), replay.stderr.trim());
+    expect(replay.code).toBe(0);
+    const replayed = (await readRawTopic(brokers, topic)).map((r) => JSON.parse(r.value!.toString()).event_id as string);
+    expect(replayed).toHaveLength(1);
+    expect(replayed).toEqual([ids[1]]);
+
+    const list = await dlqCli('list');
+    expect(list.code).toBe(0);
+    expect([list.stdout.includes(ids[0]!), list.stdout.includes(ids[2]!)]).toEqual([true, true]);
+  });
+});

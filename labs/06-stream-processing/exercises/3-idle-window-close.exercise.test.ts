@@ -1,0 +1,46 @@
+/**
+ * Lab 06, exercise 3: an idle-partition timer. Today a window closes only when stream time (the
+ * largest event time seen) passes its end plus the grace, so the last hour of a quiet partition
+ * stays open until more input comes. Add `IDLE_CLOSE_MS`: after that much wall-clock silence on a
+ * partition, close its open windows. The test gives it 2 s and waits up to 30 s for the output.
+ */
+import type { Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sleep, type ManagedProcess } from '../../../infra/processes.js';
+import { createKafka } from '../../../shared/kafka.js';
+import { enrichedEvent } from '../../02-consumer-groups/test/events.js';
+import type { HourlyCount } from '../src/outputs.js';
+import { createStreamsTopics, logDirFor, produceAll, readAs, startProcessor, uniqueSettings, waitCaughtUp } from '../test/harness.js';
+
+const { brokers } = inject('kafka');
+const kafka = createKafka(brokers, 'ex06-idle');
+const processes: ManagedProcess[] = [];
+let admin: Admin;
+
+beforeAll(async () => {
+  admin = kafka.admin();
+  await admin.connect();
+});
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop()));
+  await admin?.disconnect();
+});
+
+describe('lab 06 exercise 3: close windows after wall-clock silence', () => {
+  it('3 events in one hour, then silence: with IDLE_CLOSE_MS=2000 the hour\'s count (3 page_views) is written within 30 s, though no later event moves stream time', async () => {
+    const s = uniqueSettings('ex06-idle', { IDLE_CLOSE_MS: '2000', COMMIT_INTERVAL_MS: '200' });
+    await createStreamsTopics(brokers, s, 1);
+    const at = (minute: number) => `2026-01-05T08:${String(minute).padStart(2, '0')}:00.000Z`;
+    const events = [10, 20, 30].map((m) => ({ ...enrichedEvent('idle_user', 'page_view'), timestamp: at(m), server_timestamp: at(m) }));
+    await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events);
+    processes.push(startProcessor('idle-1', brokers, s.env, logDirFor('ex06-idle')));
+    await waitCaughtUp(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+
+    let hourly: HourlyCount[] = [];
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && hourly.length === 0; await sleep(1_000)) {
+      hourly = await readAs<HourlyCount>(brokers, s.HOURLY_TOPIC, 'read_committed');
+    }
+    expect(hourly.map(({ user_id, window_start, counts, total }) => ({ user_id, window_start, counts, total })))
+      .toEqual([{ user_id: 'idle_user', window_start: at(0), counts: { page_view: 3 }, total: 3 }]);
+  });
+});
