@@ -113,14 +113,19 @@ try {
     await publisher.stop();
     return { accepted, events_per_s: accepted / seconds, cpu_us_per_event: (cpu.user + cpu.system) / accepted };
   };
-  const phases = { json: await phase('json'), avro: await phase('avro') };
+  // Alternated, the better of two rounds each: whichever runs first also warms the process (JIT, connections).
+  const rounds: Record<'json' | 'avro', Awaited<ReturnType<typeof phase>>[]> = { json: [], avro: [] };
+  for (let round = 0; round < 2; round++) for (const name of ['json', 'avro'] as const) rounds[name].push(await phase(name));
+  const better = (r: typeof rounds.json) => r.reduce((a, b) => (b.events_per_s > a.events_per_s ? b : a));
+  const phases = { json: better(rounds.json), avro: better(rounds.avro) };
+  const storedOf = (r: typeof rounds.json) => r.reduce((n, p) => n + p.accepted, 0);
 
   // Bytes on the broker's disk per event: the partitions' log segments (record batches, headers included).
   const logBytes = (topic: string) => readdirSync(join(kafka.dataDir, 'data')).filter((d) => d.startsWith(`${topic}-`))
     .flatMap((d) => readdirSync(join(kafka.dataDir, 'data', d)).filter((f) => f.endsWith('.log')).map((f) => statSync(join(kafka.dataDir, 'data', d, f)).size))
     .reduce((a, b) => a + b, 0);
-  const disk = { json: logBytes(topics.json) / phases.json.accepted, avro: logBytes(topics.avro) / phases.avro.accepted };
-  console.log(`\nphase: ${EVENTS} POST /track through lab 01's app, ${CONCURRENCY} in flight, one process (client + API), the same v1 bodies; Avro written as v2 (device null)`);
+  const disk = { json: logBytes(topics.json) / storedOf(rounds.json), avro: logBytes(topics.avro) / storedOf(rounds.avro) };
+  console.log(`\nphase: ${EVENTS} POST /track through lab 01's app, ${CONCURRENCY} in flight, one process (client + API), the same v1 bodies; Avro written as v2 (device null); alternated, better of 2 rounds`);
   console.table({
     JSON: { accepted: phases.json.accepted, 'events/s': phases.json.events_per_s.toFixed(0), 'process CPU µs/event': phases.json.cpu_us_per_event.toFixed(0), 'log bytes/event': disk.json.toFixed(1) },
     Avro: { accepted: phases.avro.accepted, 'events/s': phases.avro.events_per_s.toFixed(0), 'process CPU µs/event': phases.avro.cpu_us_per_event.toFixed(0), 'log bytes/event': disk.avro.toFixed(1) },
