@@ -194,9 +194,10 @@ export async function buildApp(
         return sendError(reply, error.code, error.message, { event_id: event.event_id });
       }
       // #region solution 01:ack-before-202 — Publish the event and answer 202 only after Kafka acked it; 503 with Retry-After when it did not
-      // hint: `await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) }, value)` resolves on the broker's ack (acks=all) and rejects when there was none.
+      // hint: A 202 is a promise that the event is stored: answer only once the broker acked it (acks=all). `publisher.publish` returns a promise that resolves on that ack and rejects when there was none.
       // hint: Only a KafkaUnavailableError means "not acked": answer 503 `kafka_unavailable` with a `retry-after: 1` header and the event_id, so the client retries with the same id. Re-throw anything else (a bug answers 500).
       // hint: The 202's body is `{ status: 'accepted', event_id }`; stamp `trace.api_produce_start` / `api_acked` around the publish and observe `metrics.produceDuration` (or count `metrics.produceFailures`).
+      // hint: The call: `await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) }, value)` (the headers carry the request id and the trace to the worker).
       try {
         trace.api_produce_start = nowMs();
         await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) }, value);
