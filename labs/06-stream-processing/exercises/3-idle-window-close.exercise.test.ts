@@ -4,27 +4,14 @@
  * stays open until more input comes. Add `IDLE_CLOSE_MS`: after that much wall-clock silence on a
  * partition, close its open windows. The test gives it 2 s and waits up to 30 s for the output.
  */
-import type { Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sleep, type ManagedProcess } from '../../../infra/processes.js';
-import { createKafka } from '../../../shared/kafka.js';
+import { describe, expect, it } from 'vitest';
+import { sleep } from '../../../infra/processes.js';
 import { enrichedEvent } from '../../02-consumer-groups/test/events.js';
 import type { HourlyCount } from '../src/outputs.js';
-import { createStreamsTopics, logDirFor, produceAll, readAs, startProcessor, uniqueSettings, waitCaughtUp } from '../test/harness.js';
+import { createStreamsTopics, logDirFor, produceAll, readAs, startProcessor, uniqueSettings, waitCaughtUp, lab06Fixture } from '../test/harness.js';
 
-const { brokers } = inject('kafka');
-const kafka = createKafka(brokers, 'ex06-idle');
-const processes: ManagedProcess[] = [];
-let admin: Admin;
-
-beforeAll(async () => {
-  admin = kafka.admin();
-  await admin.connect();
-});
-afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
-  await admin?.disconnect();
-});
+const f = lab06Fixture('ex06-idle');
+const { brokers, kafka, processes } = f;
 
 describe('lab 06 exercise 3: close windows after wall-clock silence', () => {
   it('3 events in one hour, then silence: with IDLE_CLOSE_MS=2000 the hour\'s count (3 page_views) is written within 30 s, though no later event moves stream time', async () => {
@@ -34,7 +21,7 @@ describe('lab 06 exercise 3: close windows after wall-clock silence', () => {
     const events = [10, 20, 30].map((m) => ({ ...enrichedEvent('idle_user', 'page_view'), timestamp: at(m), server_timestamp: at(m) }));
     await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events);
     processes.push(startProcessor('idle-1', brokers, s.env, logDirFor('ex06-idle')));
-    await waitCaughtUp(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+    await waitCaughtUp(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
 
     let hourly: HourlyCount[] = [];
     for (const deadline = Date.now() + 30_000; Date.now() < deadline && hourly.length === 0; await sleep(1_000)) {

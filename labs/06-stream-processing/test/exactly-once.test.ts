@@ -1,28 +1,15 @@
-import type { Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sleep, waitFor, type ManagedProcess } from '../../../infra/processes.js';
-import { createKafka } from '../../../shared/kafka.js';
+import { describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../infra/processes.js';
 import { anomaliesOf, judge } from './judge.js';
 import {
-  committedTotal, createStreamsTopics, feedAhead, logDirFor, produceAll, readOutputs, startProcessor, uniqueSettings, waitCaughtUp,
+  committedTotal, createStreamsTopics, feedAhead, logDirFor, produceAll, readOutputs, startProcessor, uniqueSettings, waitCaughtUp, lab06Fixture,
 } from './harness.js';
 import { generateWorkload } from './workload.js';
 
-const { brokers } = inject('kafka');
-const kafka = createKafka(brokers, 'lab06-exactly-once-test');
+const f = lab06Fixture('lab06-exactly-once-test');
+const { brokers, kafka, processes } = f;
 const PARTITIONS = 4;
 const GRACE_MS = 10 * 60_000;
-const processes: ManagedProcess[] = [];
-let admin: Admin;
-
-beforeAll(async () => {
-  admin = kafka.admin();
-  await admin.connect();
-});
-afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
-  await admin?.disconnect();
-});
 
 describe('exactly-once windows and counts', () => {
   it('the outputs read with read_committed equal the ground truth: hourly counts, 15-minute averages, logins 1..n, late events reported', async () => {
@@ -32,7 +19,7 @@ describe('exactly-once windows and counts', () => {
     await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events);
     processes.push(startProcessor('exact-1', brokers, s.env, logDirFor('lab06-exact')));
 
-    await waitCaughtUp(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+    await waitCaughtUp(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
     const observed = await readOutputs(brokers, s, 'read_committed');
     expect(expected.late.size).toBeGreaterThan(5);
     expect(observed.hourly.length).toBe(expected.hourly.size);
@@ -46,28 +33,28 @@ describe('exactly-once windows and counts', () => {
     // The input arrives while the processors run, a few hundred records ahead of what the group has
     // committed, so each kill lands with input in hand; the last tenth is held back until the kills are done.
     const held = Math.floor(events.length / 10);
-    const feeder = feedAhead(kafka, admin, s, events.slice(0, events.length - held));
+    const feeder = feedAhead(kafka, f.admin, s, events.slice(0, events.length - held));
     const logDir = logDirFor('lab06-kill');
 
     const kills: { committed: number; produced: number }[] = [];
     for (let k = 1; k <= 3; k++) {
-      const before = await committedTotal(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+      const before = await committedTotal(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
       const proc = startProcessor(`kill-${k}`, brokers, s.env, logDir);
       processes.push(proc);
       // Killed only once this incarnation has committed something, a random moment later: mid-transaction.
-      await waitFor(`kill-${k} to commit`, async () => (await committedTotal(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC)) > before,
+      await waitFor(`kill-${k} to commit`, async () => (await committedTotal(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC)) > before,
         { timeoutMs: 60_000, intervalMs: 100 });
       await sleep(100 + Math.floor(Math.random() * 400));
       const produced = feeder.produced();
       await proc.kill();
-      kills.push({ committed: await committedTotal(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC), produced });
+      kills.push({ committed: await committedTotal(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC), produced });
     }
     // Every kill landed with input produced and not yet committed by the group.
     for (const kill of kills) expect(kill.committed).toBeLessThan(kill.produced);
     await produceAll(kafka, s.STREAMS_INPUT_TOPIC, [...await feeder.stop(), ...events.slice(events.length - held)]);
 
     processes.push(startProcessor('kill-final', brokers, s.env, logDir));
-    await waitCaughtUp(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+    await waitCaughtUp(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
     const committed = await readOutputs(brokers, s, 'read_committed');
     expect(anomaliesOf(judge(expected, committed))).toEqual({});
 

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { repoRoot } from '../../../infra/paths.js';
 import { launch, sleep, waitFor, type ManagedProcess } from '../../../infra/processes.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
@@ -15,6 +16,24 @@ import type { Observed } from './judge.js';
 
 const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const mainFile = join(repoRoot, 'labs', '06-stream-processing', 'src', 'main.ts');
+
+/**
+ * What every lab 06 test file needs: the shared broker, a client, an admin connected before the
+ * file's tests, and the processors they start, all stopped after them.
+ */
+export function lab06Fixture(clientId: string) {
+  const { brokers } = inject('kafka');
+  const fixture = { brokers, kafka: createKafka(brokers, clientId), processes: [] as ManagedProcess[], admin: undefined as unknown as Admin };
+  beforeAll(async () => {
+    fixture.admin = fixture.kafka.admin();
+    await fixture.admin.connect();
+  });
+  afterAll(async () => {
+    await Promise.all(fixture.processes.map((p) => p.stop()));
+    await fixture.admin?.disconnect();
+  });
+  return fixture;
+}
 
 /** Settings with topic names and an app id no other test uses. */
 export function uniqueSettings(prefix: string, overrides: Record<string, string> = {}): StreamsSettings & { env: Record<string, string> } {

@@ -1,25 +1,11 @@
-import type { Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ManagedProcess } from '../../../infra/processes.js';
-import { createKafka } from '../../../shared/kafka.js';
+import { describe, expect, it } from 'vitest';
 import { anomaliesOf, judge } from './judge.js';
-import { createStreamsTopics, logDirFor, produceAll, readOutputs, startProcessor, uniqueSettings, waitCaughtUp } from './harness.js';
+import { createStreamsTopics, logDirFor, produceAll, readOutputs, startProcessor, uniqueSettings, waitCaughtUp, lab06Fixture } from './harness.js';
 import { generateWorkload } from './workload.js';
 
-const { brokers } = inject('kafka');
-const kafka = createKafka(brokers, 'lab06-large-batch-test');
+const f = lab06Fixture('lab06-large-batch-test');
+const { brokers, kafka, processes } = f;
 const GRACE_MS = 10 * 60_000;
-const processes: ManagedProcess[] = [];
-let admin: Admin;
-
-beforeAll(async () => {
-  admin = kafka.admin();
-  await admin.connect();
-});
-afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
-  await admin?.disconnect();
-});
 
 describe('large batches', () => {
   it('a backlog whose first 1 MB fetch closes thousands of windows is processed exactly: outputs go out in requests under the broker\'s 1 MB limit', async () => {
@@ -31,7 +17,7 @@ describe('large batches', () => {
     await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events);
     processes.push(startProcessor('large-1', brokers, s.env, logDirFor('lab06-large')));
 
-    await waitCaughtUp(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC, 90_000);
+    await waitCaughtUp(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC, 90_000);
     expect(anomaliesOf(judge(expected, await readOutputs(brokers, s, 'read_committed')))).toEqual({});
   });
 });

@@ -1,28 +1,15 @@
-import type { Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor, type ManagedProcess } from '../../../infra/processes.js';
-import { createKafka } from '../../../shared/kafka.js';
 import { anomaliesOf, judge } from './judge.js';
 import {
-  committedTotal, createStreamsTopics, logDirFor, logLines, produceAll, readOutputs, startProcessor, uniqueSettings, waitCaughtUp,
+  committedTotal, createStreamsTopics, logDirFor, logLines, produceAll, readOutputs, startProcessor, uniqueSettings, waitCaughtUp, lab06Fixture,
 } from './harness.js';
 import { generateWorkload } from './workload.js';
 
-const { brokers } = inject('kafka');
-const kafka = createKafka(brokers, 'lab06-rebalance-test');
+const f = lab06Fixture('lab06-rebalance-test');
+const { brokers, kafka, processes } = f;
 const PARTITIONS = 4;
 const GRACE_MS = 10 * 60_000;
-const processes: ManagedProcess[] = [];
-let admin: Admin;
-
-beforeAll(async () => {
-  admin = kafka.admin();
-  await admin.connect();
-});
-afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
-  await admin?.disconnect();
-});
 
 /** Partitions a processor opened, with the changelog records it restored for each. */
 const opened = (proc: ManagedProcess) =>
@@ -35,13 +22,13 @@ describe('rebalance', () => {
     const { events, expected } = generateWorkload({ users: 40, hours: 4, eventsPerUserHour: 8, partitions: PARTITIONS, graceMs: GRACE_MS, seed: 11 });
     const third = Math.ceil(events.length / 3);
     const logDir = logDirFor('lab06-rebalance');
-    const total = () => committedTotal(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+    const total = () => committedTotal(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
 
     // Phase 1: A alone owns all four partitions.
     await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events.slice(0, third));
     const a = startProcessor('proc-a', brokers, s.env, logDir);
     processes.push(a);
-    await waitCaughtUp(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+    await waitCaughtUp(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
 
     // Phase 2: B joins and takes partitions from A; on their first batch it restores A's committed state for them.
     const b = startProcessor('proc-b', brokers, s.env, logDir);
@@ -50,7 +37,7 @@ describe('rebalance', () => {
       logLines(b, 'joined the group').map((l) => l.assigned as number[]).find((assigned) => assigned.length > 0), { timeoutMs: 60_000 });
     const before = await total();
     await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events.slice(third, 2 * third));
-    await waitCaughtUp(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+    await waitCaughtUp(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
     expect(await total()).toBeGreaterThan(before);
     const moved = opened(b);
     expect(moved.map((t) => t.partition).sort()).toEqual([...joined].sort());
@@ -60,7 +47,7 @@ describe('rebalance', () => {
     const aOpenedBefore = opened(a).length;
     await b.stop();
     await produceAll(kafka, s.STREAMS_INPUT_TOPIC, events.slice(2 * third));
-    await waitCaughtUp(admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
+    await waitCaughtUp(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
     // Every partition B had comes back to A, restored from B's committed state. (A may also reopen a
     // partition it kept, when the group rebalances more than once: that is allowed, and restored too.)
     const movedPartitions = moved.map((t) => t.partition);
