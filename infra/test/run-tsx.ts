@@ -29,3 +29,10 @@ export function runTsx(file: string, { args = [], env = {}, timeoutMs = 60_000, 
     });
   });
 }
+
+/** Runs a command-line tool to its end: a hang (killed at `timeoutMs`) throws, a non-zero exit is returned. */
+export async function runCli(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ScriptResult & { code: number }> {
+  const result = await runTsx(file, { args, env, timeoutMs });
+  if (result.code === null) throw new Error(`${file} ${args.join(' ')} did not finish within ${timeoutMs} ms: ${result.stdout}${result.stderr}`);
+  return { ...result, code: result.code };
+}

@@ -2,15 +2,13 @@
  * Lab 04, exercise 4: `npm run dlq -- replay --event-id <id>` replays that one dead letter.
  * Today the flag is ignored and every pending entry is replayed.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { repoRoot } from '../../../infra/paths.js';
+import { runCli } from '../../../infra/test/run-tsx.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { readRawTopic } from '../src/raw-records.js';
@@ -26,18 +24,7 @@ const env = {
 const ids = [randomUUID(), randomUUID(), randomUUID()];
 let producer: Producer;
 
-async function dlqCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['labs/04-dlq/src/dlq-cli.ts', ...args], {
-      cwd: repoRoot, env: { ...process.env, ...env, KAFKA_BROKERS: brokers.join(',') }, timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; killed?: boolean; stdout: string; stderr: string };
-    if (e.killed) throw new Error(`dlq ${args.join(' ')} did not finish: ${e.stdout}${e.stderr}`);
-    return { code: e.code ?? -1, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const dlqCli = (...args: string[]) => runCli('labs/04-dlq/src/dlq-cli.ts', args, { ...env, KAFKA_BROKERS: brokers.join(',') });
 
 beforeAll(async () => {
   await createTopic(brokers, topic, 1);

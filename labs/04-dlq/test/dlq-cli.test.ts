@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../../../infra/test/run-tsx.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { repoRoot } from '../../../infra/paths.js';
 import { readAudit, verifyAuditLog } from '../../../shared/audit.js';
 import { dlqReplayGroupOf } from '../../../shared/config.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
@@ -25,18 +23,7 @@ let producer: Producer;
 let dlq: DeadLetterQueue;
 
 /** Runs `npm run dlq -- …`; a hang is a failure (timeout), a non-zero exit is returned, not thrown. */
-async function dlqCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['labs/04-dlq/src/dlq-cli.ts', ...args], {
-      cwd: repoRoot, env: { ...process.env, ...env, KAFKA_BROKERS: brokers.join(',') }, timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; killed?: boolean; stdout: string; stderr: string };
-    if (e.killed) throw new Error(`dlq ${args.join(' ')} did not finish: ${e.stdout}${e.stderr}`);
-    return { code: e.code ?? -1, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const dlqCli = (...args: string[]) => runCli('labs/04-dlq/src/dlq-cli.ts', args, { ...env, KAFKA_BROKERS: brokers.join(',') });
 
 const failure = (offset: number) => encodeFailureHeaders({
   attempts: 4, attemptTimes: [1, 2, 3, 4], lastError: 'boom', retryAt: 5, original: { topic, partition: 0, offset },

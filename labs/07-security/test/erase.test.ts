@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { repoRoot } from '../../../infra/paths.js';
+import { runCli } from '../../../infra/test/run-tsx.js';
 import { waitFor } from '../../../infra/processes.js';
 import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { readAudit, verifyAuditLog } from '../../../shared/audit.js';
@@ -69,20 +67,9 @@ let lateEventId: string;
 let aliceKids: string[];
 
 const propsOf = (p: Person, i: number) => ({ email: p.email, phone: p.phone, name: p.name, plan: 'pro', seq: i });
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
-async function erase(user: string, extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(tsx, ['labs/07-security/src/erase.ts', user], {
-      cwd: repoRoot, env: { ...process.env, ...env, ...extraEnv, KAFKA_BROKERS: brokers.join(',') }, timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; killed?: boolean; stdout: string; stderr: string };
-    if (e.killed) throw new Error(`erase ${user} did not finish: ${e.stdout}${e.stderr}`);
-    return { code: e.code ?? -1, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const erase = (user: string, extraEnv: Record<string, string> = {}) =>
+  runCli('labs/07-security/src/erase.ts', [user], { ...env, ...extraEnv, KAFKA_BROKERS: brokers.join(',') });
 
 /** Every record of every topic this run created. */
 async function everyTopic(): Promise<Map<string, RawRecord[]>> {
