@@ -139,6 +139,39 @@ describe('the batching publisher (PRODUCER_LINGER_MS)', () => {
   });
 });
 
+describe('the unbatched publisher (PRODUCER_LINGER_MS=0) after a 503', () => {
+  it('caps the sends still pending after their 503: beyond PRODUCER_MAX_QUEUED_EVENTS an event is refused unsent, and none is stored twice', async () => {
+    const topic = uniqueTopic('lab01-unbatched-cap');
+    const publisher = await startPublisher(topic, {
+      PRODUCER_LINGER_MS: '0', KAFKA_PRODUCER_IDEMPOTENT: 'false', PUBLISH_TIMEOUT_MS: '1000', PRODUCER_MAX_QUEUED_EVENTS: '5',
+    }, proxiedBrokers);
+    await publisher.publish(event('unbatched_cap_user', -1)); // connected and warm
+
+    // The broker's answers now take 3 s: longer than PUBLISH_TIMEOUT_MS (1 s), shorter than kafkajs' request timeout (10 s).
+    const proxy = await toxiproxy.get(kafkaProxyName);
+    await proxy.addToxic({ name: 'slow-answers', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 3_000, jitter: 0 } } as never);
+
+    const outcome = (e: EnrichedEvent) => publisher.publish(e).then(() => 'acked', (err: KafkaUnavailableError) => err.fate);
+    const pending = Array.from({ length: 5 }, (_, n) => event('unbatched_cap_user', n));
+    // Answered 503 after 1 s, and still being sent by kafkajs.
+    expect(await Promise.all(pending.map(outcome))).toEqual(Array(5).fill('unknown'));
+    const beyond = Array.from({ length: 3 }, (_, n) => event('unbatched_cap_user', 5 + n));
+    expect(await Promise.all(beyond.map(outcome))).toEqual(Array(3).fill('not-sent'));
+    expect(publisher.stats).toMatchObject({ refusedQueueFull: 3, events: 1 + 5 });
+
+    await restoreProxy();
+    await publisher.idle(); // every send settled by kafkajs
+    const copies = new Map<string, number>();
+    for (const r of await readTopic(brokers, topic)) copies.set(r.value.event_id, (copies.get(r.value.event_id) ?? 0) + 1);
+    expect(pending.map((e) => copies.get(e.event_id) ?? 0).filter((c) => c > 1)).toEqual([]);
+    expect(publisher.stats.storedAfterTimeout).toBe(pending.filter((e) => copies.has(e.event_id)).length);
+    expect(beyond.filter((e) => copies.has(e.event_id))).toEqual([]);
+    console.log(`linger 0: 5 sends 503'd while pending, stored ${publisher.stats.storedAfterTimeout} of them after their 503 (each once); 3 refused beyond the cap, stored 0 times`);
+    // The cap frees as kafkajs settles the sends.
+    expect(await outcome(event('unbatched_cap_user', 99))).toBe('acked');
+  });
+});
+
 describe('POST /track when the batch its event is in times out', () => {
   it('answers 503 to every request of the batch, each naming its own event_id, and stores each at most once', async () => {
     const topic = uniqueTopic('lab01-track-batch-timeout');
