@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensureServerCert } from '../../../infra/tls.js';
 import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { EnrichedEvent } from '../../../shared/schema.js';
@@ -116,6 +120,18 @@ describe('nginx in front of 3 API replicas', () => {
         .toEqual({ case: c.name, status: c.status, type: 'application/json', body: { error: c.error, message: expect.any(String) } });
       expect(API_ERRORS[c.error as keyof typeof API_ERRORS].status, c.name).toBe(c.status);
       expect(res.headers['x-api-instance'], c.name).toBeUndefined();
+    }
+  });
+
+  it('answers plain HTTP sent to its HTTPS port (lab 07\'s TLS edge) as JSON 403, not nginx\'s HTML 400', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-lab01-tls-'));
+    const tlsEdge = await startNginx({ upstreams: [`127.0.0.1:${await freePort()}`], tls: ensureServerCert(dir, 'nginx') });
+    try {
+      const res = await httpRequest({ url: `http://127.0.0.1:${tlsEdge.port}/track`, localAddress: '127.0.1.9' });
+      expect({ status: res.status, type: res.headers['content-type'], error: res.body.error }).toEqual({ status: 403, type: 'application/json', error: 'https_required' });
+    } finally {
+      await tlsEdge.process.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
