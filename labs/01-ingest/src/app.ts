@@ -196,7 +196,7 @@ export async function buildApp(
       // #region solution 01:ack-before-202 — Publish the event and answer 202 only after Kafka acked it; 503 with Retry-After when it did not
       // hint: A 202 is a promise that the event is stored: answer only once the broker acked it (acks=all). `publisher.publish` returns a promise that resolves on that ack and rejects when there was none.
       // hint: Only a KafkaUnavailableError means "not acked": answer 503 `kafka_unavailable` with a `retry-after: 1` header and the event_id, so the client retries with the same id. Re-throw anything else (a bug answers 500).
-      // hint: The 202's body is `{ status: 'accepted', event_id }`; stamp `trace.api_produce_start` / `api_acked` around the publish and observe `metrics.produceDuration` (or count `metrics.produceFailures`).
+      // hint: The 202's body is `{ status: 'accepted', event_id }`; stamp `trace.api_produce_start` / `api_acked` around the publish and observe `metrics.produceDuration` (or, for a KafkaUnavailableError only, count `metrics.produceFailures`: a bug is not the broker's failure).
       // hint: The call: `await publisher.publish(event, { request_id: event.request_id!, trace: formatSpans(trace) }, value)` (the headers carry the request id and the trace to the worker).
       try {
         trace.api_produce_start = nowMs();
@@ -204,8 +204,9 @@ export async function buildApp(
         trace.api_acked = nowMs();
         metrics.produceDuration.observe({ topic }, (trace.api_acked - trace.api_produce_start) / 1000);
       } catch (error) {
-        metrics.produceFailures.inc({ topic });
+        // Only what Kafka did not ack is a produce failure; anything else is a bug (500), not the broker's.
         if (!(error instanceof KafkaUnavailableError)) throw error;
+        metrics.produceFailures.inc({ topic });
         request.log.warn({ err: error, event_id: event.event_id }, 'event not acked by Kafka');
         reply.header('retry-after', '1');
         return sendError(reply, 'kafka_unavailable', `${error.message}; the event was not accepted, retry with the same event_id`, { event_id: event.event_id });

@@ -46,7 +46,11 @@ export interface PublisherOptions {
   lingerMs: number;
   batchMaxEvents: number;
   batchMaxBytes: number;
-  /** Caps on what waits for the next produce request (memory and count); beyond them: 503 at once. */
+  /**
+   * Caps on what may still be sent (memory and count); beyond them: 503 at once, nothing sent.
+   * Batching: the events waiting for the next produce request. PRODUCER_LINGER_MS=0: the sends
+   * kafkajs has not settled yet, answered or not (a 503'd one included: kafkajs keeps sending it).
+   */
   maxQueuedEvents: number;
   maxQueuedBytes: number;
   idempotent: boolean;
@@ -91,7 +95,7 @@ export interface PublisherStats {
   expiredInQueue: number;
   /** Events answered 503 while their produce request was in flight, and then stored by it. */
   storedAfterTimeout: number;
-  /** Events refused at once because the queue was full. */
+  /** Events refused at once because the queue was full (PRODUCER_LINGER_MS=0: too many sends pending). */
   refusedQueueFull: number;
   /** Producers replaced after a failed send (idempotent only). */
   producerReplacements: number;
@@ -129,6 +133,9 @@ export class EventPublisher implements EventSink {
   private sending = false;
   private lingerTimer?: NodeJS.Timeout;
   private idleWaiters: (() => void)[] = [];
+  /** PRODUCER_LINGER_MS=0: sends kafkajs has not settled yet, and their bytes. */
+  private pendingAlone = 0;
+  private pendingAloneBytes = 0;
   readonly stats: PublisherStats = { batches: 0, events: 0, expiredInQueue: 0, storedAfterTimeout: 0, refusedQueueFull: 0, producerReplacements: 0, resentUnanswered: 0 };
 
   constructor(
@@ -345,20 +352,44 @@ export class EventPublisher implements EventSink {
     p.state = 'settled';
   }
 
-  /** The first design: one produce request per event, sent at once (kafkajs queues them per broker). */
+  /**
+   * The first design: one produce request per event, sent at once (kafkajs queues them per broker,
+   * one in flight). A send outlives its 503 until kafkajs settles it, so the sends not settled yet
+   * are capped like the batching queue: beyond the cap an event is refused without being sent.
+   */
   private async sendAlone(message: Message): Promise<EventAck> {
+    const bytes = messageBytes(message);
+    if (this.pendingAlone >= this.options.maxQueuedEvents || this.pendingAloneBytes + bytes > this.options.maxQueuedBytes) {
+      this.stats.refusedQueueFull++;
+      throw new KafkaUnavailableError(`too many sends pending in the producer (${this.pendingAlone} events, ${this.pendingAloneBytes} bytes not yet settled by Kafka)`, 'not-sent');
+    }
+    this.pendingAlone++;
+    this.pendingAloneBytes += bytes;
+    let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new KafkaUnavailableError(`Kafka did not ack within ${this.options.timeoutMs} ms; it may still store the event`, 'unknown')),
-        this.options.timeoutMs,
-      );
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new KafkaUnavailableError(`Kafka did not ack within ${this.options.timeoutMs} ms; it may still store the event`, 'unknown'));
+      }, this.options.timeoutMs);
+    });
+    this.stats.batches++;
+    this.stats.events++;
+    const send = this.producer.send({ topic: this.topic, acks: -1, messages: [message] });
+    // Counted until kafkajs settles the send, whoever answered the request; a send that loses the race must not become an unhandled rejection.
+    void send.then(
+      ([metadata]) => {
+        if (!timedOut) return;
+        this.stats.storedAfterTimeout++;
+        this.log?.warn({ event_id: message.headers?.event_id, partition: metadata?.partition, offset: metadata?.baseOffset }, 'stored after its request was answered 503');
+      },
+      () => undefined,
+    ).finally(() => {
+      this.pendingAlone--;
+      this.pendingAloneBytes -= bytes;
+      this.wakeIfIdle();
     });
     try {
-      this.stats.batches++;
-      this.stats.events++;
-      const send = this.producer.send({ topic: this.topic, acks: -1, messages: [message] });
-      send.catch(() => undefined); // a send that loses the race must not become an unhandled rejection
       const [metadata] = await Promise.race([send, timeout]);
       this.consecutiveFailures = 0;
       return { partition: metadata!.partition, offset: Number(metadata!.baseOffset) };
@@ -371,13 +402,17 @@ export class EventPublisher implements EventSink {
     }
   }
 
-  private wakeIfIdle(): void {
-    if (!this.sending && this.queue.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  private get busy(): boolean {
+    return this.sending || this.queue.size > 0 || this.pendingAlone > 0;
   }
 
-  /** Resolves once nothing is queued or in flight. */
+  private wakeIfIdle(): void {
+    if (!this.busy) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Resolves once nothing is queued or in flight (PRODUCER_LINGER_MS=0: every send settled by kafkajs). */
   idle(): Promise<void> {
-    if (!this.sending && this.queue.size === 0) return Promise.resolve();
+    if (!this.busy) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensureServerCert } from '../../../infra/tls.js';
 import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { EnrichedEvent } from '../../../shared/schema.js';
@@ -6,6 +10,8 @@ import { eventIdFromEdgeRequestId } from '../src/app.js';
 import { countByStatus, httpRequest, track, type HttpResult } from '../../../shared/testing/http.js';
 import { freePort } from '../../../infra/processes.js';
 import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { API_ERRORS } from '../src/errors.js';
+import { sendRawRequest } from './raw-http.js';
 
 const { brokers } = inject('kafka');
 const topic = uniqueTopic('lab01-nginx');
@@ -93,6 +99,40 @@ describe('nginx in front of 3 API replicas', () => {
     expect({ status: res.status, type: res.headers['content-type'], error: res.body.error }).toEqual({ status: 413, type: 'application/json', error: 'payload_too_large' });
     expect(res.body.message).toContain('64 KiB for /track');
     expect(res.headers['x-api-instance']).toBeUndefined();
+  });
+
+  it('answers what it refuses while reading a request as JSON with its status, never HTML: a 10 KB URI, a 40 KB header, a bad request line', async () => {
+    const host = new URL(nginx.url).host;
+    const cases: { name: string; request: string; status: number; error: string }[] = [
+      { name: '10 KB URI', request: `GET /track?${'q'.repeat(10_000)} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, status: 414, error: 'uri_too_long' },
+      // nginx's own 494, which `error_page 400` does not catch: by default an HTML "400 Request Header Or Cookie Too Large".
+      { name: '40 KB header', request: `POST /track HTTP/1.1\r\nHost: ${host}\r\nX-Padding: ${'h'.repeat(40_000)}\r\nContent-Length: 2\r\n\r\n{}`, status: 431, error: 'request_headers_too_large' },
+      // No URI yet: a named error location cannot serve it (nginx answered an HTML 500 for this before).
+      { name: 'malformed request line', request: 'GARBAGE\r\n\r\n', status: 400, error: 'invalid_request' },
+      { name: 'no Host header', request: 'GET /health HTTP/1.1\r\n\r\n', status: 400, error: 'invalid_request' },
+      { name: 'TRACE', request: `TRACE /track HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, status: 405, error: 'method_not_allowed' },
+      { name: 'unknown Transfer-Encoding', request: `POST /track HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n`, status: 501, error: 'not_implemented' },
+      { name: 'HTTP/2.0 in clear text', request: `GET /health HTTP/2.0\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, status: 505, error: 'http_version_not_supported' },
+    ];
+    for (const c of cases) {
+      const res = await sendRawRequest(nginx.url, c.request, '127.0.1.8');
+      expect({ case: c.name, status: res.status, type: res.headers['content-type'], body: res.body })
+        .toEqual({ case: c.name, status: c.status, type: 'application/json', body: { error: c.error, message: expect.any(String) } });
+      expect(API_ERRORS[c.error as keyof typeof API_ERRORS].status, c.name).toBe(c.status);
+      expect(res.headers['x-api-instance'], c.name).toBeUndefined();
+    }
+  });
+
+  it('answers plain HTTP sent to its HTTPS port (lab 07\'s TLS edge) as JSON 403, not nginx\'s HTML 400', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-lab01-tls-'));
+    const tlsEdge = await startNginx({ upstreams: [`127.0.0.1:${await freePort()}`], tls: ensureServerCert(dir, 'nginx') });
+    try {
+      const res = await httpRequest({ url: `http://127.0.0.1:${tlsEdge.port}/track`, localAddress: '127.0.1.9' });
+      expect({ status: res.status, type: res.headers['content-type'], error: res.body.error }).toEqual({ status: 403, type: 'application/json', error: 'https_required' });
+    } finally {
+      await tlsEdge.process.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves /metrics and /ready only on the replicas\' own ports: the edge answers JSON 404', async () => {

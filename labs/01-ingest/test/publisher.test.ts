@@ -10,11 +10,14 @@ import { loadConfig } from '../../../shared/config.js';
 import { createKafka } from '../../../shared/kafka.js';
 import type { EnrichedEvent } from '../../../shared/schema.js';
 import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { track } from '../../../shared/testing/http.js';
 import { EventPublisher, KafkaUnavailableError, publisherOptionsFrom, type EventAck } from '../src/publisher.js';
 
 const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
 const toxiproxy = new Toxiproxy(toxiproxyUrl);
 const publishers: EventPublisher[] = [];
+const apis: InProcessApi[] = [];
 
 async function startPublisher(topic: string, env: Record<string, string>, via = brokers): Promise<EventPublisher> {
   await createTopic(brokers, topic, 2);
@@ -34,6 +37,7 @@ async function restoreProxy(): Promise<void> {
 afterEach(restoreProxy);
 afterAll(async () => {
   await Promise.all(publishers.map((p) => p.stop().catch(() => undefined)));
+  await Promise.all(apis.map((a) => a.close().catch(() => undefined)));
 });
 
 const event = (user_id: string, n: number): EnrichedEvent => ({
@@ -132,5 +136,89 @@ describe('the batching publisher (PRODUCER_LINGER_MS)', () => {
 
     const after: EventAck = await publisher.publish(event('timeout_user', 99));
     expect(after.offset).toBeGreaterThan(0);
+  });
+});
+
+describe('the unbatched publisher (PRODUCER_LINGER_MS=0) after a 503', () => {
+  it('caps the sends still pending after their 503: beyond PRODUCER_MAX_QUEUED_EVENTS an event is refused unsent, and none is stored twice', async () => {
+    const topic = uniqueTopic('lab01-unbatched-cap');
+    const publisher = await startPublisher(topic, {
+      PRODUCER_LINGER_MS: '0', KAFKA_PRODUCER_IDEMPOTENT: 'false', PUBLISH_TIMEOUT_MS: '1000', PRODUCER_MAX_QUEUED_EVENTS: '5',
+    }, proxiedBrokers);
+    await publisher.publish(event('unbatched_cap_user', -1)); // connected and warm
+
+    // The broker's answers now take 3 s: longer than PUBLISH_TIMEOUT_MS (1 s), shorter than kafkajs' request timeout (10 s).
+    const proxy = await toxiproxy.get(kafkaProxyName);
+    await proxy.addToxic({ name: 'slow-answers', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 3_000, jitter: 0 } } as never);
+
+    const outcome = (e: EnrichedEvent) => publisher.publish(e).then(() => 'acked', (err: KafkaUnavailableError) => err.fate);
+    const pending = Array.from({ length: 5 }, (_, n) => event('unbatched_cap_user', n));
+    // Answered 503 after 1 s, and still being sent by kafkajs.
+    expect(await Promise.all(pending.map(outcome))).toEqual(Array(5).fill('unknown'));
+    const beyond = Array.from({ length: 3 }, (_, n) => event('unbatched_cap_user', 5 + n));
+    expect(await Promise.all(beyond.map(outcome))).toEqual(Array(3).fill('not-sent'));
+    expect(publisher.stats).toMatchObject({ refusedQueueFull: 3, events: 1 + 5 });
+
+    await restoreProxy();
+    await publisher.idle(); // every send settled by kafkajs
+    const copies = new Map<string, number>();
+    for (const r of await readTopic(brokers, topic)) copies.set(r.value.event_id, (copies.get(r.value.event_id) ?? 0) + 1);
+    expect(pending.map((e) => copies.get(e.event_id) ?? 0).filter((c) => c > 1)).toEqual([]);
+    expect(publisher.stats.storedAfterTimeout).toBe(pending.filter((e) => copies.has(e.event_id)).length);
+    expect(beyond.filter((e) => copies.has(e.event_id))).toEqual([]);
+    console.log(`linger 0: 5 sends 503'd while pending, stored ${publisher.stats.storedAfterTimeout} of them after their 503 (each once); 3 refused beyond the cap, stored 0 times`);
+    // The cap frees as kafkajs settles the sends.
+    expect(await outcome(event('unbatched_cap_user', 99))).toBe('acked');
+  });
+});
+
+describe('POST /track when the batch its event is in times out', () => {
+  it('answers 503 to every request of the batch, each naming its own event_id, and stores each at most once', async () => {
+    const topic = uniqueTopic('lab01-track-batch-timeout');
+    await createTopic(brokers, topic, 2);
+    // The N concurrent requests below fill one batch (PRODUCER_BATCH_MAX_EVENTS), which then leaves at
+    // once; the long linger only keeps them together should they arrive slowly.
+    const N = 20;
+    const api = await startInProcessApi(proxiedBrokers, {
+      KAFKA_TOPIC: topic, PUBLISH_TIMEOUT_MS: '2000', PRODUCER_LINGER_MS: '1000', PRODUCER_BATCH_MAX_EVENTS: String(N), LOG_LEVEL: 'error',
+    });
+    apis.push(api);
+    const warm = await track(api.url, { user_id: 'shared_batch_warm', event_type: 'x' }, { localAddress: '127.0.7.1' });
+    expect(warm.status).toBe(202);
+    const before = { ...api.publisher.stats };
+
+    // The broker's answers now take 4 s: longer than PUBLISH_TIMEOUT_MS (2 s), shorter than kafkajs' request timeout (10 s).
+    const proxy = await toxiproxy.get(kafkaProxyName);
+    await proxy.addToxic({ name: 'slow-answers', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 4_000, jitter: 0 } } as never);
+
+    // Half send their own event_id, half let the API assign one; each is a distinct user.
+    const sent = Array.from({ length: N }, (_, n) => ({
+      user_id: `shared_batch_${n}`, event_type: 'page_view', properties: { n },
+      ...(n % 2 === 0 ? { event_id: randomUUID() } : {}),
+    }));
+    const answers = await Promise.all(sent.map((e) => track(api.url, e, { localAddress: '127.0.7.1', timeoutMs: 30_000 })));
+
+    // They did share one produce request, and it timed out.
+    expect({ batches: api.publisher.stats.batches - before.batches, events: api.publisher.stats.events - before.events }).toEqual({ batches: 1, events: N });
+    for (const [n, res] of answers.entries()) {
+      expect({ n, status: res.status, error: res.body.error, retryAfter: res.headers['retry-after'] })
+        .toEqual({ n, status: 503, error: 'kafka_unavailable', retryAfter: '1' });
+      expect(res.body.event_id).toBe(sent[n]!.event_id ?? res.body.event_id);
+      expect(res.body.message).toContain('may yet store it');
+    }
+    const ids = answers.map((r) => r.body.event_id as string);
+    expect(new Set(ids).size).toBe(N);
+    expect(ids.every((id) => /^[0-9a-f-]{36}$/.test(id))).toBe(true);
+
+    await restoreProxy();
+    await api.publisher.idle();
+    const stored = (await readTopic(brokers, topic)).filter((r) => String(r.key).startsWith('shared_batch_') && r.key !== 'shared_batch_warm');
+    const copies = new Map<string, number>();
+    for (const r of stored) copies.set(r.value.event_id, (copies.get(r.value.event_id) ?? 0) + 1);
+    // At most once each, and a stored one is the request that was told its id.
+    expect([...copies.values()].filter((c) => c > 1)).toEqual([]);
+    for (const r of stored) expect(ids[r.value.properties.n]).toBe(r.value.event_id);
+    expect(stored.length).toBe(api.publisher.stats.storedAfterTimeout - before.storedAfterTimeout);
+    console.log(`${N} concurrent /track requests in one timed-out produce request: ${N} × 503 with ${new Set(ids).size} distinct event_ids; stored after the 503: ${stored.length} (each once)`);
   });
 });
