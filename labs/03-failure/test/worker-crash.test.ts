@@ -92,6 +92,8 @@ describe('scenario 3: a worker dies mid-processing', () => {
     // once: each user's login_count, event_count and last_seen exactly what its distinct events say.
     expect(violations(verdict)).toEqual([]);
     expect(verdict.counts.applied).toBe(verdict.counts.distinct);
+    // Each client sends one event at a time: its events for a user were compared in pairs.
+    expect(verdict.counts.orderChecks).toBeGreaterThan(0);
     // The kill left work uncommitted, and exactly that work came back and was skipped.
     expect(uncommitted).toBeGreaterThan(0);
     expect(consumers.store.duplicatesOfWorkBy('worker-1')).toBe(uncommitted);
@@ -129,5 +131,6 @@ describe('scenario 3: a worker dies mid-processing', () => {
     reportTimeline('worker-network-cut', ledger, await lag.stop());
     expect(violations(verdict)).toEqual([]);
     expect(verdict.counts.applied).toBe(verdict.counts.distinct);
+    expect(verdict.counts.orderChecks).toBeGreaterThan(0);
   });
 });
