@@ -68,8 +68,17 @@ export const anomalies = [
 ] as const;
 export type Anomaly = (typeof anomalies)[number];
 
-/** How many cases of each anomaly a scenario tolerates; an absent name tolerates 0. */
-export type Tolerated = Partial<Record<Anomaly, number>>;
+/**
+ * How many cases of each anomaly a scenario tolerates (an absent name tolerates 0), and how many
+ * copies of one event beyond its HTTP attempts (`extraCopies`, default 0). The count of duplicated
+ * events alone would let one event stored five times from one attempt pass a tolerance of 6; the
+ * copies bound is what a scenario's fault explains per event (nginx re-sends a POST at most once
+ * per replica death: attempts + 1).
+ */
+export type Tolerated = Partial<Record<Anomaly, number>> & { extraCopies?: number };
+
+/** The violation of the copies bound (`Tolerated.extraCopies`), reported beside the fixed anomalies. */
+export const copiesOverBound = 'copies-over-bound';
 
 export interface Copies {
   event_id: string;
@@ -116,6 +125,8 @@ export interface Verdict {
     storedUnacked: number;
     /** The most copies of one event_id in the topic (0 when the range is empty). */
     maxCopies: number;
+    /** The most copies of one sent event beyond its HTTP attempts (0: no event has more copies than attempts). */
+    maxExtraCopies: number;
     /** Pairs of events (same client, same user, sent one after the other) whose order was compared. */
     orderChecks: number;
     /** Events recorded as applied (only events of the range counted). */
@@ -216,24 +227,26 @@ export function unappliedCases(stored: Map<string, TopicRecord[]>, applied: Appl
 export function wrongProfileCases(stored: Map<string, TopicRecord[]>, applied: AppliedRows): WrongProfile[] {
   // #region solution 03:wrong-profile — Report each user whose profile differs from what its distinct stored events say
   // hint: Count per event_id, never per copy: take each event's first copy (`stored` values are in topic order).
-  // hint: Expected per user: event_count (one per event), login_count (events of type 'login'), last_seen (the latest `time`, compared as text: the times are UTC ISO strings).
+  // hint: Expected per user: event_count (one per event), login_count (events of type 'login'), last_seen (the latest `time`).
+  // hint: Compare times as instants (`Date.parse`), never as text: '10:00+02:00' sorts after '09:30Z' but is earlier. Show the expected last_seen in UTC (`toISOString()`).
   // hint: A user with no profile row at all is wrong too: report it without `actual`.
   // stub: return [];
   const expected = new Map<string, Omit<ProfileRow, 'user_id'>>();
   for (const [first] of stored.values()) {
     if (!first || first.user_id === undefined) continue;
     const e = expected.get(first.user_id) ?? { login_count: 0, event_count: 0, last_seen: '' };
+    const time = Date.parse(first.time ?? '');
     expected.set(first.user_id, {
       login_count: e.login_count + (first.event_type === 'login' ? 1 : 0),
       event_count: e.event_count + 1,
-      last_seen: (first.time ?? '') > e.last_seen ? first.time! : e.last_seen,
+      last_seen: time > (Date.parse(e.last_seen) || -Infinity) ? new Date(time).toISOString() : e.last_seen,
     });
   }
   const actual = new Map(applied.profiles.map(({ user_id, ...rest }) => [user_id, rest]));
   const out: WrongProfile[] = [];
   for (const [user_id, want] of expected) {
     const got = actual.get(user_id);
-    if (!got || got.login_count !== want.login_count || got.event_count !== want.event_count || got.last_seen !== want.last_seen) {
+    if (!got || got.login_count !== want.login_count || got.event_count !== want.event_count || Date.parse(got.last_seen) !== Date.parse(want.last_seen)) {
       out.push({ user_id, expected: want, ...(got ? { actual: { login_count: got.login_count, event_count: got.event_count, last_seen: got.last_seen } } : {}) });
     }
   }
@@ -268,6 +281,7 @@ export function check(history: History): Verdict {
       acked: ackedIds.size,
       storedUnacked: [...stored.keys()].filter((id) => sentIds.has(id) && !ackedIds.has(id)).length,
       maxCopies: Math.max(0, ...[...stored.values()].map((r) => r.length)),
+      maxExtraCopies: Math.max(0, ...duplicated.serverSide.map((c) => c.copies - c.attempts)),
       orderChecks: orderPairs(history.sent, stored).length,
       ...(processed ? { applied: [...stored.keys()].filter((id) => processed.has(id)).length } : {}),
     },
@@ -275,7 +289,7 @@ export function check(history: History): Verdict {
 }
 
 export interface Violation {
-  anomaly: Anomaly;
+  anomaly: Anomaly | typeof copiesOverBound;
   cases: number;
   tolerated: number;
   /** The first few cases, enough to start looking. */
@@ -291,6 +305,10 @@ export function violations(verdict: Verdict, tolerated: Tolerated = {}): Violati
     const bound = tolerated[anomaly] ?? 0;
     if (cases.length > bound) out.push({ anomaly, cases: cases.length, tolerated: bound, evidence: cases.slice(0, 5) });
   }
+  // Copies beyond the client's attempts are only ever server-side duplicates (a retry's copies are within them).
+  const extra = tolerated.extraCopies ?? 0;
+  const over = verdict.evidence['duplicated-server-side'].filter((c) => c.copies - c.attempts > extra);
+  if (over.length) out.push({ anomaly: copiesOverBound, cases: over.length, tolerated: extra, evidence: over.slice(0, 5) });
   return out;
 }
 
@@ -298,9 +316,11 @@ export function violations(verdict: Verdict, tolerated: Tolerated = {}): Violati
 export function formatCounts(verdict: Verdict, tolerated: Tolerated = {}): string {
   const c = verdict.counts;
   const n = (a: Anomaly) => verdict.evidence[a]?.length ?? '-';
-  const bounds = Object.entries(tolerated).filter(([, v]) => v).map(([k, v]) => `${k}<=${v}`);
+  const { extraCopies, ...byAnomaly } = tolerated;
+  const bounds = Object.entries(byAnomaly).filter(([, v]) => v).map(([k, v]) => `${k}<=${v}`)
+    .concat(extraCopies ? [`copies<=attempts+${extraCopies}`] : []);
   return `records=${c.records} distinct=${c.distinct} lost=${n('lost')} stray=${n('stray')} `
-    + `dup_retry=${n('duplicated-by-retry')} dup_server=${n('duplicated-server-side')} max_copies=${c.maxCopies} `
+    + `dup_retry=${n('duplicated-by-retry')} dup_server=${n('duplicated-server-side')} max_copies=${c.maxCopies} max_extra_copies=${c.maxExtraCopies} `
     + `reordered=${n('reordered')} order_checks=${c.orderChecks} stored_unacked=${c.storedUnacked} `
     + `applied=${c.applied ?? '-'} unapplied=${n('unapplied')} wrong_profiles=${n('wrong-profile')}`
     + (bounds.length ? ` tolerated=${bounds.join(',')}` : '');

@@ -9,7 +9,9 @@
  * The line says which producer ran. Duplicates are judged by where they come from: copies within
  * the client's HTTP attempts (a retry after a 503 whose write had landed) are tolerated up to the
  * events that got a 503; copies beyond them were made by the producer itself — 0 when it is
- * idempotent, at most one per request in flight at the crash when it is not.
+ * idempotent, at most one per request in flight at the crash when it is not, each one extra copy.
+ * A worker (lab 04's), started on the two surviving brokers once the new leaders are elected, applies
+ * the whole range to its profile store: the checker judges `applied` too.
  * labs/03-failure/failover-loop.sh runs this file N times in a row (README, scenario 5).
  */
 import { rmSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { uniqueTopic } from '../../../shared/testing/kafka.js';
 import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
 import { checkScenario, Ledger, markTopic, reportTimeline, runLoad, summaryLine } from '../src/chaos.js';
 import { violations, type Tolerated } from '../src/checker.js';
+import { scenarioWorkers, type ScenarioWorkers } from '../src/workers.js';
 
 const topic = uniqueTopic('lab03-failover');
 const PARTITIONS = 3;
@@ -33,6 +36,7 @@ if (override !== undefined && override !== 'true' && override !== 'false') {
 let idempotent: boolean;
 let cluster: KafkaCluster;
 let api: InProcessApi;
+let consumers: ScenarioWorkers | undefined;
 
 async function partitions(brokers: string[]) {
   const admin = createKafka(brokers, 'crm-lab-test').admin();
@@ -55,6 +59,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api?.close();
+  await consumers?.close();
   if (cluster) {
     await Promise.all(cluster.nodes.map((node) => node.process.kill()));
     rmSync(cluster.dataDir, { recursive: true, force: true });
@@ -74,7 +79,7 @@ describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, 
       maxEvents: MAX_EVENTS,
       stop: () => stop,
       localAddress: (c) => `127.0.3.${40 + c}`,
-      event: (n, c) => ({ user_id: `failover_user_${n % 30}`, event_type: 'page_view', properties: { n, client: c } }),
+      event: (n, c) => ({ user_id: `failover_user_${n % 30}`, event_type: n % 5 === 0 ? 'login' : 'page_view', properties: { n, client: c } }),
       clientOptions: { maxAttempts: 15, baseDelayMs: 250, maxDelayMs: 2_000 },
     });
     try {
@@ -96,17 +101,22 @@ describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, 
         return ps.every((p) => p.leader !== victimId && p.leader >= 0 && !p.isr.includes(victimId)) ? ps : undefined;
       }, { timeoutMs: 60_000, intervalMs: 250 });
       electionDone();
+      // The consumer side, on the survivors: it reads the range from its start, the crash included.
+      consumers = await scenarioWorkers({ brokers: survivors, topic, label: 'lab03-failover' });
+      consumers.start('worker-1');
       await waitFor('200 more accepted events after the crash', () => ledger.count(202, killedAt) >= 200, { timeoutMs: 60_000 });
       stop = true;
       await load;
+      await consumers.drain();
 
-      const verdict = await checkScenario(survivors, mark, ledger);
+      const verdict = await checkScenario(survivors, mark, ledger, consumers.store);
       // A 503 after a publish timeout may have been written: the client's retry is then a second
       // copy, within its HTTP attempts. Copies beyond the attempts are the producer's: its own retry
       // of a write whose ack died with the leader. The idempotent producer must make none; without
-      // idempotence, at most one per request in flight at the crash (one per client).
+      // idempotence, at most one per request in flight at the crash (one per client), each a single
+      // extra copy: only the dead leader wrote without answering.
       const hit503 = ledger.deliveries.filter((d) => d.attempts.some((a) => a.status === 503)).length;
-      const tolerated: Tolerated = { 'duplicated-by-retry': hit503, 'duplicated-server-side': idempotent ? 0 : CLIENTS };
+      const tolerated: Tolerated = { 'duplicated-by-retry': hit503, 'duplicated-server-side': idempotent ? 0 : CLIENTS, extraCopies: idempotent ? 0 : 1 };
       const duringFailover = ledger.attempts.slice(killedAt).filter((a) => a.status === 503);
       const acceptedAfter = ledger.attempts.slice(killedAt).filter((a) => a.status === 202);
       console.log(summaryLine('broker-failover', ledger, verdict, tolerated, {
@@ -126,8 +136,11 @@ describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, 
       // Every partition now lives on the two survivors, both in sync: acks=all can still be met.
       for (const p of after) expect(p.isr.length).toBe(2);
       // Acked means on at least 2 replicas: the crash of one loses nothing; nothing stray, nothing
-      // reordered, duplicates within the bounds above.
+      // reordered, duplicates within the bounds above; the worker applied every stored event once.
       expect(violations(verdict, tolerated)).toEqual([]);
+      expect(verdict.counts.applied).toBe(verdict.counts.distinct);
+      // Each client sends one event at a time: its events for a user were compared in pairs.
+      expect(verdict.counts.orderChecks).toBeGreaterThan(0);
       // Only 503s (with Retry-After), no other error, and the retries got every event in.
       expect(Object.keys(ledger.tally()).filter((k) => !['202', '503'].includes(k))).toEqual([]);
       expect(ledger.deliveries.filter((d) => !d.delivered).map((d) => d.gaveUp)).toEqual([]);

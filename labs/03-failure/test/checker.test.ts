@@ -22,7 +22,7 @@ describe('the chaos checker (pure, on hand-written histories)', () => {
     const v = check({ sent: s, topic: t });
     expect(violations(v)).toEqual([]);
     expect(v.counts).toMatchObject({ records: 3, distinct: 3, events: 3, acked: 3, storedUnacked: 0, maxCopies: 1 });
-    expect(formatCounts(v)).toBe('records=3 distinct=3 lost=0 stray=0 dup_retry=0 dup_server=0 max_copies=1 reordered=0 order_checks=1 '
+    expect(formatCounts(v)).toBe('records=3 distinct=3 lost=0 stray=0 dup_retry=0 dup_server=0 max_copies=1 max_extra_copies=0 reordered=0 order_checks=1 '
       + 'stored_unacked=0 applied=- unapplied=- wrong_profiles=-');
   });
 
@@ -50,7 +50,7 @@ describe('the chaos checker (pure, on hand-written histories)', () => {
     expect(v.evidence['duplicated-server-side']).toEqual([{ event_id: 'b', copies: 5, attempts: 1 }]);
     expect(v.evidence['duplicated-by-retry']).toEqual([]);
     expect(v.counts.maxCopies).toBe(5);
-    expect(violations(v).map((x) => x.anomaly)).toEqual(['duplicated-server-side']);
+    expect(violations(v).map((x) => x.anomaly)).toEqual(['duplicated-server-side', 'copies-over-bound']);
   });
 
   it('duplicated: copies within the client\'s attempts are retry duplicates, tolerated only up to the stated bound', () => {
@@ -60,8 +60,25 @@ describe('the chaos checker (pure, on hand-written histories)', () => {
     const v = check({ sent: s, topic: t });
     expect(v.evidence['duplicated-by-retry']).toEqual([{ event_id: 'b', copies: 2, attempts: 2 }]);
     expect(v.evidence['duplicated-server-side']).toEqual([{ event_id: 'c', copies: 3, attempts: 2 }]);
-    expect(violations(v, { 'duplicated-by-retry': 1, 'duplicated-server-side': 1 })).toEqual([]);
-    expect(violations(v, { 'duplicated-by-retry': 1 })).toMatchObject([{ anomaly: 'duplicated-server-side', cases: 1, tolerated: 0 }]);
+    expect(violations(v, { 'duplicated-by-retry': 1, 'duplicated-server-side': 1, extraCopies: 1 })).toEqual([]);
+    expect(violations(v, { 'duplicated-by-retry': 1, extraCopies: 1 })).toMatchObject([{ anomaly: 'duplicated-server-side', cases: 1, tolerated: 0 }]);
+  });
+
+  it('copies: one attempt stored five times fails the copies bound even where one server-side duplicate is tolerated', () => {
+    // Scenario 1 tolerates a few events copied by nginx's re-send, each at most once: attempts + 1 copies.
+    const s = [sent('a'), sent('b'), sent('c'), sent('d')];
+    const t = [rec(0, 'a'), rec(1, 'b'), rec(2, 'b'), rec(3, 'b'), rec(4, 'b'), rec(5, 'b'), rec(6, 'c'), rec(7, 'd')];
+    const v = check({ sent: s, topic: t });
+    expect(v.evidence['duplicated-server-side']).toEqual([{ event_id: 'b', copies: 5, attempts: 1 }]);
+    expect(v.counts.maxExtraCopies).toBe(4);
+    expect(violations(v, { 'duplicated-server-side': 1, extraCopies: 1 })).toMatchObject([
+      { anomaly: 'copies-over-bound', cases: 1, tolerated: 1, evidence: [{ event_id: 'b', copies: 5, attempts: 1 }] }]);
+    // Within the bound: one extra copy of a single attempt passes; the bound is printed.
+    const once = check({ sent: s, topic: [rec(0, 'a'), rec(1, 'b'), rec(2, 'b'), rec(3, 'c'), rec(4, 'd')] });
+    expect(violations(once, { 'duplicated-server-side': 1, extraCopies: 1 })).toEqual([]);
+    expect(formatCounts(once, { 'duplicated-server-side': 1, extraCopies: 1 })).toMatch(/max_extra_copies=1 .*tolerated=duplicated-server-side<=1,copies<=attempts\+1$/);
+    // Without a stated bound no copy beyond the attempts is allowed, whatever the duplicate count tolerates.
+    expect(violations(once, { 'duplicated-server-side': 1 }).map((x) => x.anomaly)).toEqual(['copies-over-bound']);
   });
 
   it('stored_unacked: an event whose client gave up but that Kafka stored is counted, not an anomaly', () => {
@@ -102,7 +119,7 @@ describe('the chaos checker (pure, on hand-written histories)', () => {
 
     it('every stored event applied once, profiles exact (a duplicate counted once): no anomaly', () => {
       const v = check({ sent: s, topic: t, applied: exact });
-      expect(violations(v, { 'duplicated-server-side': 1 })).toEqual([]);
+      expect(violations(v, { 'duplicated-server-side': 1, extraCopies: 1 })).toEqual([]);
       expect(v.counts.applied).toBe(4);
     });
 
@@ -115,7 +132,21 @@ describe('the chaos checker (pure, on hand-written histories)', () => {
       expect(v.evidence['wrong-profile']).toEqual([{ user_id: 'u1',
         expected: { login_count: 1, event_count: 2, last_seen: '2026-01-01T00:00:01.000Z' },
         actual: { login_count: 1, event_count: 3, last_seen: '2026-01-01T00:00:01.000Z' } }]);
-      expect(violations(v, { 'duplicated-server-side': 1 }).map((x) => x.anomaly)).toEqual(['unapplied', 'wrong-profile']);
+      expect(violations(v, { 'duplicated-server-side': 1, extraCopies: 1 }).map((x) => x.anomaly)).toEqual(['unapplied', 'wrong-profile']);
+    });
+
+    it('last_seen is compared as an instant: a +02:00 time that sorts last as text is not the latest', () => {
+    // x at 10:00+02:00 is 08:00Z; y at 09:30Z is the true latest, although '…T10:00…' > '…T09:30…' as text.
+    const s2 = [sent('x', { user_id: 'u3' }), sent('y', { user_id: 'u3' })];
+    const t2 = [rec(0, 'x', { user_id: 'u3', time: '2026-01-01T10:00:00.000+02:00' }), rec(1, 'y', { user_id: 'u3', time: '2026-01-01T09:30:00.000Z' })];
+    const profile = (last_seen: string): AppliedRows => ({ processed: ['x', 'y'], profiles: [{ user_id: 'u3', login_count: 0, event_count: 2, last_seen }] });
+    expect(check({ sent: s2, topic: t2, applied: profile('2026-01-01T09:30:00.000Z') }).evidence['wrong-profile']).toEqual([]);
+    // The same instant written with another offset is the same last_seen.
+    expect(check({ sent: s2, topic: t2, applied: profile('2026-01-01T11:30:00.000+02:00') }).evidence['wrong-profile']).toEqual([]);
+    // A store that took the text maximum (08:00Z) is wrong; the expected time is shown in UTC.
+    expect(check({ sent: s2, topic: t2, applied: profile('2026-01-01T08:00:00.000Z') }).evidence['wrong-profile']).toEqual([{ user_id: 'u3',
+      expected: { login_count: 0, event_count: 2, last_seen: '2026-01-01T09:30:00.000Z' },
+      actual: { login_count: 0, event_count: 2, last_seen: '2026-01-01T08:00:00.000Z' } }]);
     });
 
     it('a missing profile, and a last_seen that is not the latest event time, are reported', () => {
