@@ -68,5 +68,5 @@ describe('npm run up', () => {
     const downAgain = await run('infra/down.ts');
     expect(downAgain.code).toBe(0);
     expect(readPids(runDir).filter(isOurs)).toEqual([]);
-  });
+  }, 600_000);
 });

@@ -62,5 +62,5 @@ describe('npm run up -- --avro', () => {
     const down = await run('infra/down.ts');
     expect(down.code).toBe(0);
     expect(readPids(runDir).filter(isOurs)).toEqual([]);
-  });
+  }, 300_000);
 });
