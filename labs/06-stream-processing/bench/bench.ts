@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKafka } from '../../../infra/kafka.js';
@@ -92,11 +92,18 @@ async function startKafkaStreams(s: StreamsSettings, c: KafkaStreamsConfig) {
   await ensureKafkaStreamsJars();
   const classes = await compileStreamsApp(join(javaDir, 'src', 'HourlyCounts.java'));
   const dir = mkdtempSync(join(tmpdir(), 'bench-kafka-streams-'));
-  return startStreamsApp({ name: 'kafka-streams', classes, mainClass: 'HourlyCounts', logFile: join(dir, 'kafka-streams.log'), env: {
+  const app = startStreamsApp({ name: 'kafka-streams', classes, mainClass: 'HourlyCounts', logFile: join(dir, 'kafka-streams.log'), env: {
     KAFKA_BROKERS: brokers.join(','), STREAMS_APP_ID: s.STREAMS_APP_ID, STREAMS_INPUT_TOPIC: s.STREAMS_INPUT_TOPIC, HOURLY_TOPIC: s.HOURLY_TOPIC,
     PROCESSING_GUARANTEE: c.guarantee, COMMIT_INTERVAL_MS: c.commitMs, STATESTORE_CACHE_MAX_BYTES: c.cacheBytes, GRACE_MS: String(s.GRACE_MS),
     STATE_DIR: join(dir, 'state'),
   } });
+  return {
+    /** Stops the JVM and removes its state and log folder (one per run: ten of them otherwise stay in /tmp). */
+    async stop() {
+      await app.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The same backlog through the Kafka Streams hourly topology (hourly counts only: less work than the TypeScript processor's three outputs). */
