@@ -1,7 +1,7 @@
 /**
  * The steps `npm run up` (infra/up.ts) and lab 07's secure stack share: start a component unless
  * the one the last `up` started still runs, refuse a port some other process holds, and keep the
- * two stacks (plain and `--secure`) from being mixed in one run folder.
+ * stacks (plain, `--avro` and `--secure`) from being mixed in one run folder.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,18 +79,19 @@ export async function ensureKafkaProxy(o: { port: number; listenPort: number; up
   }
 }
 
-export type StackMode = 'plain' | 'secure';
+export type StackMode = 'plain' | 'avro' | 'secure';
 const modeFile = (root: string) => join(root, 'stack-mode');
 
 /**
- * Records which stack this run folder holds. The two share ports and pid names, so a component
- * still running from the other one is refused: its Kafka would take the other's clients.
+ * Records which stack this run folder holds. They share ports and pid names, so a component
+ * still running from another one is refused: its Kafka would take the other's clients, and a
+ * JSON replica left running would feed Avro workers the records of the other format.
  */
 export function claimStackMode(mode: StackMode, root = runDir): void {
   const current = existsSync(modeFile(root)) ? (readFileSync(modeFile(root), 'utf8').trim() as StackMode) : 'plain';
   const running = readPids(root).filter(isOurs).map((p) => p.name);
   if (current !== mode && running.length > 0) {
-    refuse('stack_mode_mismatch', `the ${current} stack is running (${running.join(', ')}): run npm run down, then npm run up${mode === 'secure' ? ' -- --secure' : ''}`);
+    refuse('stack_mode_mismatch', `the ${current} stack is running (${running.join(', ')}): run npm run down, then npm run up${mode === 'plain' ? '' : ` -- --${mode}`}`);
   }
   mkdirSync(root, { recursive: true });
   writeFileSync(modeFile(root), `${mode}\n`);

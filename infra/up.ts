@@ -3,6 +3,10 @@
  * Kafka (KRaft) → Toxiproxy in front of it → lab 05's schema registry → 3 API replicas → workers → nginx. Idempotent: a component that
  * the last `up` started and that still listens on its port is left as it is; a port held by any
  * other process is refused. `npm run down` stops what this started.
+ *
+ * `--avro` (`npm run up -- --avro`): the replicas are lab 05's (Avro through the registry, schema v2)
+ * and the workers lab 05's (lab 04's lanes reading with reader schema v2, JSON too); everything else
+ * is the same. infra never imports a lab: it starts lab 05's programs by path.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,17 +16,21 @@ import { startNginx } from './nginx.js';
 import { registerLabSchemas, startRegistry } from './registry.js';
 import { failIfExited, waitFor } from './processes.js';
 import { isOurs, readPids, runDir, stackPorts, writePid } from './stack.js';
-import { claimStackMode, ensure, ensureKafkaProxy, ensureWorker } from './stack-ensure.js';
+import { claimStackMode, ensure, ensureKafkaProxy, ensureWorker, refuse, type StackMode } from './stack-ensure.js';
 import { startWorker } from './worker.js';
 import { loadConfig, topicReplicationOf } from '../shared/config.js';
 import { createKafka, ensureTopic, TopicSetupError } from '../shared/kafka.js';
 
+const options = process.argv.slice(2);
+const unknown = options.filter((o) => o !== '--avro');
+if (unknown.length > 0) refuse('unknown_option', `${unknown.join(' ')}: up takes --avro (lab 05's Avro replicas and workers), or --secure through npm run up`);
+const mode: StackMode = options.includes('--avro') ? 'avro' : 'plain';
 const ports = stackPorts();
 const config = loadConfig();
 const logDir = join(runDir, 'logs');
 
-claimStackMode('plain');
-console.log('Starting crm-event-lab:');
+claimStackMode(mode);
+console.log(`Starting crm-event-lab${mode === 'avro' ? ' (Avro: lab 05\'s replicas and workers)' : ''}:`);
 await ensure('kafka', ports.kafka, async () =>
   (await startKafka({
     dataDir: join(runDir, 'kafka'),
@@ -56,25 +64,33 @@ await ensure('registry', ports.registry, async () =>
 const registryUrl = `http://127.0.0.1:${ports.registry}/apis/ccompat/v7`;
 const schemas = await registerLabSchemas(registryUrl, config.KAFKA_TOPIC);
 
+// Avro mode: the version lab 05's replicas write and its workers read with (v2 reads v1 and v2 records).
+const schemaEnv = { SCHEMA_REGISTRY_URL: registryUrl, SCHEMA_VERSION: '2' };
+
 // The replicas reach Kafka through Toxiproxy, so `curl` on its API can cut or slow them.
 const viaToxiproxy = [`127.0.0.1:${ports.kafkaViaToxiproxy}`];
 for (const [i, port] of ports.apis.entries()) {
   const id = `api-${i + 1}`;
-  await ensure(id, port, async () =>
-    (await startApiReplica({ id, port, brokers: viaToxiproxy, logDir, env: { LOG_LEVEL: 'info' }, keepAfterExit: true })).process);
+  await ensure(id, port, async () => (await startApiReplica({
+    id, port, brokers: viaToxiproxy, logDir, keepAfterExit: true,
+    ...(mode === 'avro' ? { entry: 'labs/05-schema-evolution/src/server.ts', env: { LOG_LEVEL: 'info', ...schemaEnv } } : { env: { LOG_LEVEL: 'info' } }),
+  })).process);
 }
 
-// The complete worker: lab 02's consumer group plus lab 04's retry lane and dead-letter topic.
+// The complete worker: lab 02's consumer group plus lab 04's retry lane and dead-letter topic
+// (in Avro mode lab 05's, which is lab 04's lanes with a reader schema).
 const workerCount = Number(process.env.WORKERS ?? 2);
 for (let i = 1; i <= workerCount; i++) {
   const id = `worker-${i}`;
   const metricsPort = ports.workerMetricsBase + i;
-  await ensureWorker(id, metricsPort, () => startWorker({ id, kind: 'with-dlq', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'),
-    logDir, keepAfterExit: true, env: { METRICS_PORT: String(metricsPort) } }));
+  await ensureWorker(id, metricsPort, () => startWorker({ id, kind: mode === 'avro' ? 'avro' : 'with-dlq', brokers: directBrokers,
+    profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true,
+    env: { METRICS_PORT: String(metricsPort), ...(mode === 'avro' ? schemaEnv : {}) } }));
 }
 
 // Lab 06's stream processor, alongside the workers (STREAM_PROCESSORS=0 leaves it out). It listens on no
-// port: it is up once its log says so, and a process that dies on start fails here.
+// port: it is up once its log says so, and a process that dies on start fails here. It reads JSON and
+// Avro alike (lab 05's decoder), asking the registry for the writer schema of Avro records.
 const processorCount = Number(process.env.STREAM_PROCESSORS ?? 1);
 for (let i = 1; i <= processorCount; i++) {
   const id = `streams-${i}`;
@@ -83,7 +99,8 @@ for (let i = 1; i <= processorCount; i++) {
     console.log(`  ${id.padEnd(10)} already running (pid ${previous.pid})`);
     continue;
   }
-  const processor = startWorker({ id, kind: 'stream-processor', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true });
+  const processor = startWorker({ id, kind: 'stream-processor', brokers: directBrokers, profileDb: join(runDir, 'profiles.db'), logDir, keepAfterExit: true,
+    env: schemaEnv });
   writePid(id, processor.process.pid);
   const alive = failIfExited(processor.process);
   await waitFor(`${id} to start (log: ${processor.process.logFile})`, () => {
@@ -106,14 +123,14 @@ await ensure('nginx', ports.nginx, async () => {
 });
 
 console.log(`
-crm-event-lab is up:
+crm-event-lab is up${mode === 'avro' ? ', writing Avro' : ''}:
   nginx      http://127.0.0.1:${ports.nginx}${nginxLimits}
-  api        ${ports.apis.map((p) => `http://127.0.0.1:${p}`).join('  ')} (app limit ${config.RATE_LIMIT_MAX} req per ${config.RATE_LIMIT_WINDOW_MS / 1000} s per IP)
+  api        ${ports.apis.map((p) => `http://127.0.0.1:${p}`).join('  ')} (app limit ${config.RATE_LIMIT_MAX} req per ${config.RATE_LIMIT_WINDOW_MS / 1000} s per IP)${mode === 'avro' ? '\n             lab 05: Avro with schema v2 (Confluent wire format: byte 0, schema id, body)' : ''}
   kafka      127.0.0.1:${ports.kafka} (direct)   127.0.0.1:${ports.kafkaViaToxiproxy} (through Toxiproxy, used by the API)
   toxiproxy  http://127.0.0.1:${ports.toxiproxy} (proxy "kafka")
   registry   ${registryUrl} (lab 05)
   schemas    ${schemas}
-  workers    ${workerCount} in group ${config.CONSUMER_GROUP}, profiles in ${join(runDir, 'profiles.db')}
+  workers    ${workerCount} in group ${config.CONSUMER_GROUP}${mode === 'avro' ? ' (lab 05: reader schema v2, JSON too)' : ''}, profiles in ${join(runDir, 'profiles.db')}
   streams    ${processorCount} stream processor(s) (lab 06): windows and login counts in crm-user-hourly, crm-user-activity-15m, crm-user-logins
   logs       ${logDir}
 

@@ -16,6 +16,8 @@ const entries = {
   'consumer-group': 'labs/02-consumer-groups/src/main.ts',
   /** Lab 04: the same plus retries with backoff and the dead-letter topic. */
   'with-dlq': 'labs/04-dlq/src/main.ts',
+  /** Lab 05: lab 04's lanes decoding Avro with their reader schema (SCHEMA_VERSION), and JSON from before the switch. */
+  'avro': 'labs/05-schema-evolution/src/main.ts',
   /** Lab 07: lab 04's worker opening sealed PII with the key store before applying it. */
   'pii': 'labs/07-security/src/worker.ts',
   /** Lab 06: the stream processor (windows, exact login counts, Kafka transactions); uses no profile store. */

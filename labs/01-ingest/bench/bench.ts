@@ -12,7 +12,10 @@
  *  4. the same replicas restarted with PRODUCER_LINGER_MS=0 (one produce request per event, the
  *     lab's first design): POST /track at maximum throughput and paced;
  *  5. end to end at BENCH_E2E_RATE (1,000/s): client send → profile updated by 2 workers;
- *  6. the *full* stack exactly as `npm run up` runs it (stacks.ts), paced at BENCH_TARGET_RATE for
+ *  6. Avro encoding on (lab 05, avro-phase.ts): encode/decode µs per event, JSON vs Avro; the same
+ *     BENCH_AVRO_EVENTS (2,000) POSTs through lab 01's app writing JSON, then Avro (events/s, CPU per
+ *     event); bytes per event, as record values and on the broker's disk;
+ *  7. the *full* stack exactly as `npm run up` runs it (stacks.ts), paced at BENCH_TARGET_RATE for
  *     BENCH_FULL_S (30 s), with the workers' lag sampled every 250 ms.
  * Rate limits are raised by configuration (printed) so that nothing is refused. Every 202 is
  * then looked up in its topic by event_id; a lost one fails the bench (exit 1).
@@ -20,7 +23,8 @@
  *
  * Settings (environment): BENCH_DURATION_S (10) per phase, BENCH_WARMUP_S (5), BENCH_CONNECTIONS
  * (50), BENCH_TARGET_RATE (2000), BENCH_E2E_RATE (1000), BENCH_FULL_S (30), BENCH_BATCH_SIZE (100
- * events per /batch request), BENCH_KEEP=1 keeps the temp folder (broker data, logs).
+ * events per /batch request), BENCH_AVRO_EVENTS (2000), BENCH_AVRO_CODEC_EVENTS (20000), BENCH_KEEP=1
+ * keeps the temp folder (broker data, logs).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -29,6 +33,8 @@ import { createKafka, ensureTopic, readTopic } from '../../../shared/kafka.js';
 import { waitForStableGroup } from '../../../shared/testing/groups.js';
 import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
+import type { AvroCost } from '../../05-schema-evolution/bench/avro-measure.js';
+import { avroPhase, avroSummary } from './avro-phase.js';
 import { backgroundLoad } from './cpu.js';
 import { acceptedIds, clientEvent, endToEndPhase, maxHttpPhase, pacedTrackPhase, producerPhase, results, type PhaseResult } from './phases.js';
 import { BENCH_LIMITS, startFullStack, startStrippedStack, type FullStack, type StrippedStack } from './stacks.js';
@@ -45,6 +51,8 @@ const TARGET_RATE = Math.round(envNumber('BENCH_TARGET_RATE', 2_000));
 const E2E_RATE = Math.round(envNumber('BENCH_E2E_RATE', 1_000));
 const FULL_S = envNumber('BENCH_FULL_S', 30);
 const BATCH_SIZE = Math.round(envNumber('BENCH_BATCH_SIZE', 100));
+const AVRO_EVENTS = Math.round(envNumber('BENCH_AVRO_EVENTS', 2_000));
+const AVRO_CODEC_EVENTS = Math.round(envNumber('BENCH_AVRO_CODEC_EVENTS', 20_000));
 const KEEP = process.env.BENCH_KEEP === '1';
 const TOPIC = 'crm-events';
 const RAW_TOPIC = 'bench-raw-producer';
@@ -112,7 +120,7 @@ async function endToEnd(stack: StrippedStack, root: string): Promise<void> {
 }
 
 async function fullStackPhase(root: string): Promise<FullStack> {
-  console.log(`\n6. The full stack, started by infra/up.ts as \`npm run up\` runs it (own ports, run folder ${join(root, 'full')})`);
+  console.log(`\n7. The full stack, started by infra/up.ts as \`npm run up\` runs it (own ports, run folder ${join(root, 'full')})`);
   const full = await startFullStack(join(root, 'full'));
   console.log(full.upOutput.split('\n').filter((l) => /^\s+(kafka|toxiproxy|api-|worker-|nginx)/.test(l)).join('\n'));
   await pacedTrackPhase({ name: 'warm-up', stack: FULL, url: full.nginxUrl, rate: TARGET_RATE / 4, durationS: WARMUP_S, connections: CONNECTIONS, groups: full.groups, quiet: true });
@@ -146,7 +154,7 @@ function printTables(): void {
   }
 }
 
-function summary(lost: number): Record<string, number | null> {
+function summary(lost: number, avro: AvroCost | undefined): Record<string, number | null> {
   const find = (name: string) => results.find((r) => r.name === name);
   const rate = (r?: PhaseResult) => figure(r?.rate);
   const pacedBatched = find(`POST /track via nginx, batched, ${int(TARGET_RATE)} req/s`);
@@ -165,6 +173,7 @@ function summary(lost: number): Record<string, number | null> {
     full_stack_max_lag_at_2000: figure(full?.maxLag),
     full_stack_other_load_cores: figure(full?.cpu.other),
     lost,
+    ...avroSummary(avro),
   };
 }
 
@@ -174,6 +183,7 @@ async function main(): Promise<void> {
   let stripped: StrippedStack | undefined;
   let full: FullStack | undefined;
   let lost = -1;
+  let avro: AvroCost | undefined;
 
   console.log('# crm-event-lab bench (labs/01-ingest/bench/bench.ts)\n');
   console.log(`date        ${startedAt.toISOString()}`);
@@ -209,6 +219,15 @@ async function main(): Promise<void> {
     const strippedBrokers = stripped.kafka.brokers;
     lost = await checkStored(strippedBrokers);
     acceptedIds.clear();
+
+    console.log(`\n6. Avro encoding on (lab 05's codec through lab 01's app, a registry of its own): ${int(AVRO_EVENTS)} POSTs writing JSON, then Avro; bytes per event`);
+    try {
+      avro = await avroPhase({ kafka: stripped.kafka, root, events: AVRO_EVENTS, codecEvents: AVRO_CODEC_EVENTS });
+    } catch (error) {
+      // Reported, not hidden: the SUMMARY then has null avro/json figures and the bench exits 1.
+      console.log(`  the Avro phase failed: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
     await stripped.stop();
     stripped = undefined;
 
@@ -226,7 +245,7 @@ async function main(): Promise<void> {
   }
 
   printTables();
-  const s = summary(lost);
+  const s = summary(lost, avro);
   console.log('\nTargets (benchmarks, not tests):');
   const check = (label: string, met: boolean, detail: string) => console.log(`  ${met ? 'MET    ' : 'NOT MET'} ${label}: ${detail}`);
   check('p99 < 10 ms at 2,000 req/s through nginx', (s.p99_ms_at_2000 ?? Infinity) < 10 && (s.achieved_rps_at_2000 ?? 0) >= 0.95 * TARGET_RATE,

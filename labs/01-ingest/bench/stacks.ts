@@ -102,7 +102,7 @@ const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /** Runs `infra/up.ts` on free ports in `runDir`, as `npm run up` would (installs are the caller's business). */
 export async function startFullStack(runDir: string): Promise<FullStack> {
-  const [kafka, controller, proxiedListener, viaToxiproxy, toxiproxy, nginx, api1, api2, api3, dashboard] = await freePorts(10);
+  const [kafka, controller, proxiedListener, viaToxiproxy, toxiproxy, nginx, api1, api2, api3, dashboard, registry] = await freePorts(11);
   const workerBase = 20_000 + Math.floor(Math.random() * 20_000); // worker-n serves metrics on base + n
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -117,6 +117,7 @@ export async function startFullStack(runDir: string): Promise<FullStack> {
     API_PORTS: [api1, api2, api3].join(','),
     WORKER_METRICS_PORT_BASE: String(workerBase),
     DASHBOARD_PORT: String(dashboard),
+    SCHEMA_REGISTRY_PORT: String(registry),
   };
   const stop = () => {
     spawnSync(tsx, [join(repoRoot, 'infra', 'down.ts')], { env, cwd: repoRoot, stdio: 'ignore', timeout: 120_000 });

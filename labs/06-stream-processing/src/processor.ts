@@ -7,6 +7,7 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createEventProducer } from '../../../shared/kafka.js';
+import { eventReaderFrom, type EventReader } from './event-reader.js';
 import { type StreamsSettings } from './settings.js';
 import { PartitionTask, type TaskContext } from './task.js';
 
@@ -22,7 +23,7 @@ export class StreamProcessor {
   /** Totals over tasks this process has closed, so `stats` keeps counting after a rebalance. */
   private closedTotals = { processed: 0, unparseable: 0 };
 
-  constructor(private readonly kafka: Kafka, private readonly settings: StreamsSettings, private readonly log: Logger) {
+  constructor(private readonly kafka: Kafka, private readonly settings: StreamsSettings, private readonly log: Logger, reader: EventReader = eventReaderFrom()) {
     this.consumer = kafka.consumer({
       groupId: settings.STREAMS_APP_ID,
       readUncommitted: false,
@@ -31,7 +32,7 @@ export class StreamProcessor {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
     });
-    this.ctx = { kafka, settings, log };
+    this.ctx = { kafka, settings, log, reader };
   }
 
   /** Runs `fn` after every task operation queued before it. */

@@ -12,8 +12,9 @@
 import type { Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Partitioners } from '../../../shared/kafka.js';
-import { EnrichedEvent } from '../../../shared/schema.js';
+import type { EnrichedEvent } from '../../../shared/schema.js';
 import { restoreFromChangelog } from './changelog.js';
+import type { EventReader } from './event-reader.js';
 import type { Output, OutputKind } from './outputs.js';
 import { PartitionState } from './partition-state.js';
 import { changelogTopicOf, transactionalIdOf, type StreamsSettings } from './settings.js';
@@ -24,6 +25,8 @@ export interface TaskContext {
   kafka: Kafka;
   settings: StreamsSettings;
   log: Logger;
+  /** Reads each input record, JSON or Avro (event-reader.ts). */
+  reader: EventReader;
   /** At-least-once mode only: the shared plain producer and the consumer's offset commit. */
   plainProducer?: Producer;
   commitOffset?: (partition: number, offset: number) => Promise<void>;
@@ -97,10 +100,12 @@ export class PartitionTask {
   /** Applies the messages (offset order) and sends their outputs in the open transaction. */
   async process(messages: KafkaMessage[]): Promise<void> {
     const outputs: Output[] = [];
+    // Before any state changes: a registry that does not answer fails the task here, and nothing is half-applied.
+    await this.ctx.reader.prepare(messages);
     for (const m of messages) {
-      const parsed = EnrichedEvent.safeParse(m.value ? safeJson(m.value.toString()) : null);
-      if (parsed.success) {
-        outputs.push(...this.state.apply(parsed.data, Number(m.offset)));
+      const event = decodeOrNull(this.ctx.reader, m);
+      if (event) {
+        outputs.push(...this.state.apply(event, Number(m.offset)));
         this.processed += 1;
       } else {
         // Not an event the API wrote: skipped, counted, and the position still moves past it.
@@ -159,9 +164,9 @@ export class PartitionTask {
   }
 }
 
-function safeJson(text: string): unknown {
+function decodeOrNull(reader: EventReader, message: KafkaMessage): EnrichedEvent | null {
   try {
-    return JSON.parse(text);
+    return reader.decode(message);
   } catch {
     return null;
   }

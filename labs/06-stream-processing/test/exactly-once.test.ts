@@ -1,3 +1,4 @@
+import { ConfigResourceTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../../../infra/processes.js';
 import { anomaliesOf, judge } from './judge.js';
@@ -5,6 +6,7 @@ import {
   committedTotal, createStreamsTopics, feedAhead, logDirFor, produceAll, readOutputs, startProcessor, uniqueSettings, waitCaughtUp, lab06Fixture,
 } from './harness.js';
 import { generateWorkload } from './workload.js';
+import { changelogTopicOf } from '../src/settings.js';
 
 const f = lab06Fixture('lab06-exactly-once-test');
 const { brokers, kafka, processes } = f;
@@ -21,6 +23,10 @@ describe('exactly-once windows and counts', () => {
 
     await waitCaughtUp(f.admin, s.STREAMS_APP_ID, s.STREAMS_INPUT_TOPIC);
     const observed = await readOutputs(brokers, s, 'read_committed');
+    // The state's changelog keeps only the latest value per key: a restore reads the state, not its history.
+    const { resources: [changelog] } = await f.admin.describeConfigs({ includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: changelogTopicOf(s), configNames: ['cleanup.policy'] }] });
+    expect(changelog!.configEntries.map((e) => [e.configName, e.configValue])).toEqual([['cleanup.policy', 'compact']]);
     expect(expected.late.size).toBeGreaterThan(5);
     expect(observed.hourly.length).toBe(expected.hourly.size);
     expect(anomaliesOf(judge(expected, observed))).toEqual({});
