@@ -88,7 +88,8 @@ build() {
   log "$image: building"
   local started=$SECONDS
   # Output only on failure: the classic builder also prints a deprecation notice each time.
-  if ! docker build --network host --build-arg "BASE=$base" --label "crm-lab.inputs=$hash" \
+  # --force-rm: a failed step leaves no stopped container behind.
+  if ! docker build --force-rm --network host --build-arg "BASE=$base" --label "crm-lab.inputs=$hash" \
     -f "$dockerfile" -t "$image" "$ctx" >"$ctx.build.log" 2>&1; then
     tail -n 30 "$ctx.build.log" >&2
     log "$image: build failed (log: $ctx.build.log)"
