@@ -140,6 +140,20 @@ describe.runIf(labRuntime() === 'containers')('docker-compose.yml', () => {
     }
   }, 180_000);
 
+  it('does not believe X-Forwarded-For from another compose container: the event\'s client_ip is that container\'s own address', async () => {
+    // A worker container (the lab's image, with node) posts to a replica directly, past nginx, with a forged header.
+    const [worker] = await project.runningContainers('worker');
+    const workerIp = await project.address(worker!);
+    const event = { user_id: `forger_${randomBytes(3).toString('hex')}`, event_type: 'login' };
+    const post = `fetch('http://api:8000/track', { method: 'POST', body: ${JSON.stringify(JSON.stringify(event))},
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7' } })
+      .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.json() })))`;
+    const answer = JSON.parse(await project.execIn(worker!, ['node', '-e', post]));
+    expect(answer.status).toBe(202);
+    const stored = (await readTopicInCompose(project, topic)).filter((v) => v.event_id === answer.body.event_id);
+    expect(stored.map((v) => v.client_ip)).toEqual([workerIp]);
+  });
+
   it('adds a 3rd worker to the group with --scale worker=3', async () => {
     await project.run('up', '-d', '--scale', 'worker=3');
     const stable = await waitForStableGroupInCompose(project, group, 3);

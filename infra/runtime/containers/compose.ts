@@ -52,12 +52,17 @@ export class ComposeProject {
   async exec(service: string, command: string[]): Promise<string> {
     const [container] = await this.runningContainers(service);
     if (!container) throw new Error(`${this.name}: no running container of service ${service}`);
+    return this.execIn(container, command);
+  }
+
+  /** Runs a command in one container (docker exec); rejects with its output when it fails. */
+  async execIn(container: string, command: string[]): Promise<string> {
     try {
       const { stdout } = await exec('docker', ['exec', container, ...command], { maxBuffer: 64 * 1024 * 1024 });
       return stdout;
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`docker exec ${service} ${command.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+      throw new Error(`docker exec ${container} ${command.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
     }
   }
 
@@ -69,6 +74,12 @@ export class ComposeProject {
   /** The container's hostname: what the lab's API replicas and workers name themselves after. */
   async hostname(container: string): Promise<string> {
     const { stdout } = await exec('docker', ['inspect', '-f', '{{.Config.Hostname}}', container]);
+    return stdout.trim();
+  }
+
+  /** The container's address on the project's network. */
+  async address(container: string): Promise<string> {
+    const { stdout } = await exec('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container]);
     return stdout.trim();
   }
 
