@@ -124,12 +124,15 @@ async function startNginxOn(port: number, opts: NginxOptions, plainHttpPort?: nu
   };
 }
 
-/** The config of docker-compose.yml's nginx: infra/images/build.sh renders it into crm-lab/compose-nginx. */
+/**
+ * The config of docker-compose.yml's nginx: infra/images/build.sh renders it into crm-lab/compose-nginx.
+ * The seed's addresses: the edge on 8081, service `api` on 8000 (compose's DNS gives nginx every replica).
+ */
 export function renderDockerNginxConf(): string {
   return renderNginxConf({
-    upstreams: ['api:3000'],
+    upstreams: ['api:8000'],
     host: '0.0.0.0',
-    port: 8080,
+    port: 8081,
     rate: 20,
     burst: 50,
     workers: 'auto',

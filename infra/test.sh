@@ -6,11 +6,26 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 bash infra/install.sh --for test
-if [ "${LAB_RUNTIME:-native}" = containers ]; then bash infra/images/build.sh; fi
+containers=0; [ "${LAB_RUNTIME:-native}" = containers ] && containers=1
+# The containers the container runtime starts carry this label (infra/runtime/containers/images.ts).
+owned() { docker ps -aq --no-trunc --filter label=crm-event-lab.runtime | sort; }
+if [ "$containers" = 1 ]; then bash infra/images/build.sh; before="$(owned)"; fi
 npx tsc --noEmit
 report="$(mktemp -d)/vitest.json"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# Every test process has exited: a container of this run still there is a leak, whatever the tests said.
+if [ "$containers" = 1 ]; then
+  left="$(comm -13 <(printf '%s\n' "$before") <(owned) | grep . || true)"
+  if [ -n "$left" ]; then
+    echo "[runtime] $(echo "$left" | wc -l) container(s) labelled crm-event-lab.runtime left behind by this run (removed now):" >&2
+    # shellcheck disable=SC2086
+    docker inspect -f '  {{.Name}} {{.Config.Image}} {{.State.Status}}' $left >&2
+    # shellcheck disable=SC2086
+    docker rm -f $left >/dev/null
+    status=1
+  fi
+fi
 # One plain closing line that any CI log reader understands.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds every image the container route needs, idempotently:
-#   crm-lab/debian:bookworm      debootstrap (minbase) from the Debian mirror apt uses, imported
+#   crm-lab/debian:$DEBIAN_SUITE  debootstrap (minbase) from the Debian mirror apt uses, imported
 #   crm-lab/kafka:$KAFKA_VERSION  official apache/kafka if it can be pulled, else Java 17 + the cached Kafka jars
 #   crm-lab/toxiproxy:$TOXIPROXY_VERSION  official ghcr.io/shopify/toxiproxy if pullable, else the cached binary
-#   crm-lab/nginx:bookworm       official nginx if pullable, else Debian's nginx-light
+#   crm-lab/nginx:$DEBIAN_SUITE   official nginx:$NGINX_VERSION if pullable, else Debian's nginx-light (checked to be $NGINX_VERSION)
 #   crm-lab/node:<node -v>       official node if pullable, else the host's node binary
 #   crm-lab/app-deps:local       node_modules (the host's, so native addons match the Node)
 #   crm-lab/app:local            the lab's code on it (API replicas and workers)
@@ -24,10 +24,10 @@ bash "$here/install-docker.sh"
 bash "$repo/infra/install.sh" --for up # Kafka jars, toxiproxy-server, node_modules
 
 node_version="$(node -p 'process.versions.node')"
-BASE=crm-lab/debian:bookworm
+BASE="crm-lab/debian:$DEBIAN_SUITE"
 KAFKA_IMAGE="crm-lab/kafka:$KAFKA_VERSION"
 TOXIPROXY_IMAGE="crm-lab/toxiproxy:$TOXIPROXY_VERSION"
-NGINX_IMAGE=crm-lab/nginx:bookworm
+NGINX_IMAGE="crm-lab/nginx:$DEBIAN_SUITE"
 NODE_IMAGE="crm-lab/node:$node_version"
 DEPS_IMAGE=crm-lab/app-deps:local
 APP_IMAGE=crm-lab/app:local
@@ -61,8 +61,8 @@ ensure_base() {
   mirror="${mirror:-http://deb.debian.org/debian}"
   rootfs="$(mktemp -d)"
   trap 'rm -rf "$rootfs" "$rootfs.log"' EXIT
-  log "$BASE: debootstrap --variant=minbase bookworm from $mirror"
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
+  log "$BASE: debootstrap --variant=minbase $DEBIAN_SUITE from $mirror"
+  debootstrap --variant=minbase "$DEBIAN_SUITE" "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
     || { log "debootstrap failed:"; tail -n 20 "$rootfs.log" >&2; exit 1; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* # the images run apt-get update
   tar -C "$rootfs" -c . | docker import - "$BASE" >/dev/null
@@ -88,7 +88,8 @@ build() {
   log "$image: building"
   local started=$SECONDS
   # Output only on failure: the classic builder also prints a deprecation notice each time.
-  if ! docker build --network host --build-arg "BASE=$base" --label "crm-lab.inputs=$hash" \
+  # --force-rm: a failed step leaves no stopped container behind.
+  if ! docker build --force-rm --network host --build-arg "BASE=$base" --label "crm-lab.inputs=$hash" \
     -f "$dockerfile" -t "$image" "$ctx" >"$ctx.build.log" 2>&1; then
     tail -n 30 "$ctx.build.log" >&2
     log "$image: build failed (log: $ctx.build.log)"
@@ -123,14 +124,15 @@ else
   build "$TOXIPROXY_IMAGE" "$here/toxiproxy/Dockerfile" "$ctx" "$BASE"
 fi
 
-if [ "$(source_of nginx nginx:1.22)" = official ]; then
-  docker tag nginx:1.22 "$NGINX_IMAGE"
+if [ "$(source_of nginx "nginx:$NGINX_VERSION")" = official ]; then
+  docker tag "nginx:$NGINX_VERSION" "$NGINX_IMAGE"
 else
   ctx="$ctx_root/nginx"; stage "$ctx"
+  echo "$NGINX_VERSION" >"$ctx/nginx.version" # in the context, so a new pin rebuilds the image
   build "$NGINX_IMAGE" "$here/nginx/Dockerfile" "$ctx" "$BASE"
 fi
 
-official="node:$node_version-bookworm-slim"
+official="node:$node_version-$DEBIAN_SUITE-slim"
 if [ "$(source_of node "$official")" = official ]; then
   docker tag "$official" "$NODE_IMAGE"
 else

@@ -9,10 +9,21 @@ describe('nginx config', () => {
     // infra/images/build.sh renders it into crm-lab/compose-nginx; infra/test/compose.test.ts runs it.
     expect(readFileSync(join(repoRoot, 'infra', 'images', 'build.sh'), 'utf8')).toContain('infra/nginx.ts --docker');
     const conf = renderDockerNginxConf();
-    expect(conf).toContain('server api:3000 max_fails=1 fail_timeout=5s;');
+    expect(conf).toContain('server api:8000 max_fails=1 fail_timeout=5s;');
     // The temp paths must exist in the image (the seed's compose file pointed nginx at missing ones).
     expect(conf).toContain('client_body_temp_path /tmp/nginx/tmp/client_body;');
     expect(readFileSync(join(repoRoot, 'infra', 'images', 'nginx', 'Dockerfile.compose'), 'utf8')).toContain('mkdir -p /tmp/nginx/tmp');
+  });
+
+  it('compose uses the seed\'s addresses: the edge on 8081 (published on 127.0.0.1), service api on 8000 behind one upstream name', () => {
+    const conf = renderDockerNginxConf();
+    const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
+    expect(conf).toContain('listen 0.0.0.0:8081;');
+    expect([...conf.matchAll(/^\s*server (\S+) max_fails/gm)].map((m) => m[1])).toEqual(['api:8000']);
+    expect(compose).toContain('"127.0.0.1:${NGINX_PORT:-8081}:8081"');
+    expect(/API_PORT: "(\d+)"/.exec(compose)?.[1]).toBe('8000');
+    // The replicas' healthcheck asks the port they listen on.
+    expect(compose).toContain('/dev/tcp/127.0.0.1/8000');
   });
 
   it('compose\'s nginx connects from its fixed address, the only one the replicas trust', () => {

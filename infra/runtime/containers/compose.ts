@@ -48,6 +48,41 @@ export class ComposeProject {
     return stdout.split('\n').filter(Boolean);
   }
 
+  /** Runs a command in the first running container of `service` (docker exec); rejects with its output when it fails. */
+  async exec(service: string, command: string[]): Promise<string> {
+    const [container] = await this.runningContainers(service);
+    if (!container) throw new Error(`${this.name}: no running container of service ${service}`);
+    return this.execIn(container, command);
+  }
+
+  /** Runs a command in one container (docker exec); rejects with its output when it fails. */
+  async execIn(container: string, command: string[]): Promise<string> {
+    try {
+      const { stdout } = await exec('docker', ['exec', container, ...command], { maxBuffer: 64 * 1024 * 1024 });
+      return stdout;
+    } catch (error) {
+      const e = error as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`docker exec ${container} ${command.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+    }
+  }
+
+  /** SIGKILLs one container (docker kill), as a crash would: its restart policy does not bring it back. */
+  async kill(container: string): Promise<void> {
+    await exec('docker', ['kill', container]);
+  }
+
+  /** The container's hostname: what the lab's API replicas and workers name themselves after. */
+  async hostname(container: string): Promise<string> {
+    const { stdout } = await exec('docker', ['inspect', '-f', '{{.Config.Hostname}}', container]);
+    return stdout.trim();
+  }
+
+  /** The container's address on the project's network. */
+  async address(container: string): Promise<string> {
+    const { stdout } = await exec('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container]);
+    return stdout.trim();
+  }
+
   /** Networks and volumes compose created for the project. */
   async networksAndVolumes(): Promise<string[]> {
     const label = `label=com.docker.compose.project=${this.name}`;

@@ -4,7 +4,7 @@ import { versions } from '../../paths.js';
 export const images = {
   kafka: `crm-lab/kafka:${versions.KAFKA_VERSION}`,
   toxiproxy: `crm-lab/toxiproxy:${versions.TOXIPROXY_VERSION}`,
-  nginx: 'crm-lab/nginx:bookworm',
+  nginx: `crm-lab/nginx:${versions.DEBIAN_SUITE}`,
   /** The lab's code and node_modules: API replicas and workers. */
   app: 'crm-lab/app:local',
 };
