@@ -125,6 +125,30 @@ export async function freePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
+/** Whether `port` on 127.0.0.1 can be bound at this moment. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The first of `count` consecutive ports that were free a moment ago, for settings given as a base
+ * plus n (WORKER_METRICS_PORT_BASE + 1, + 2, …). A random base can land on a port in use.
+ */
+export async function freeConsecutivePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const first = await freePort();
+    let free = true;
+    for (let n = 1; n < count && free; n++) free = await canBind(first + n);
+    if (free) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports found on 127.0.0.1`);
+}
+
 /** How a component picks the ports it was not given (tests replace it to force the race). */
 export type PortPicker = (count: number) => Promise<number[]>;
 

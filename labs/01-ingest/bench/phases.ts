@@ -10,6 +10,7 @@ import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { cpuShare, cpuSnapshot, fmtCpu, type ComponentGroups, type CpuShare } from './cpu.js';
 import { pacedLoad } from './paced-load.js';
+import { producerBatches } from './producer-batches.js';
 import { int, latencyOf, ms, type Latency } from './stats.js';
 
 export interface PhaseResult {
@@ -30,9 +31,14 @@ export interface PhaseResult {
   cpu: CpuShare;
   /** Highest consumer lag sampled during the phase, where workers consume. */
   maxLag?: number;
+  /** Mean events per Kafka produce request the replicas sent during the phase (their own histogram). */
+  eventsPerProduce?: number;
 }
 
 export const results: PhaseResult[] = [];
+
+/** The API replicas' CPU per completed request (or event, for events/s phases), in ms. */
+export const replicaCpuMsPer = (r: PhaseResult): number => (r.rate > 0 ? (r.cpu.api * 1000) / r.rate : 0);
 
 export function report(r: PhaseResult): PhaseResult {
   results.push(r);
@@ -41,6 +47,9 @@ export function report(r: PhaseResult): PhaseResult {
   console.log(`    latency ms: p50 ${ms(r.latency.p50)}  p95 ${ms(r.latency.p95)}  p99 ${ms(r.latency.p99)}  max ${ms(r.latency.max)}`);
   console.log(`    non-2xx: ${r.non2xx}${r.non2xxDetail ? ` (${r.non2xxDetail})` : ''}; errors/timeouts: ${r.errors}${r.maxLag !== undefined ? `; max consumer lag ${int(r.maxLag)}` : ''}`);
   console.log(`    CPU, in cores of ${cpus().length}: ${fmtCpu(r.cpu)}`);
+  if (r.eventsPerProduce !== undefined) {
+    console.log(`    events per produce request: ${r.eventsPerProduce.toFixed(1)}; replicas' CPU per ${r.unit === 'req/s' ? 'request' : 'event'}: ${replicaCpuMsPer(r).toFixed(2)} ms`);
+  }
   return r;
 }
 
@@ -116,8 +125,11 @@ export async function maxHttpPhase(o: {
   durationS: number; groups: ComponentGroups; eventsPerRequest?: number; quiet?: boolean;
   /** The event_ids a 2xx answer acknowledges (collected for the final stored-check). */
   acceptedIn?: (body: string) => string[];
+  /** The replicas' own URLs, for events per produce request. */
+  replicaUrls?: string[];
 }): Promise<PhaseResult> {
   const latencies: number[] = [];
+  const batches = await producerBatches(o.replicaUrls);
   const before = cpuSnapshot();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon({
@@ -142,6 +154,7 @@ export async function maxHttpPhase(o: {
     latency: latencyOf(latencies), ok: result['2xx'] * perRequest, non2xx: result.non2xx,
     non2xxDetail: Object.entries(result.statusCodeStats ?? {}).filter(([code]) => !code.startsWith('2')).map(([code, s]) => `${code}: ${s.count ?? 0}`).join(', '),
     errors: result.errors + result.timeouts, durationS: result.duration, cpu: cpuShare(before, after, o.groups),
+    eventsPerProduce: await batches.stop(),
   };
   return o.quiet ? phase : report(phase);
 }
@@ -177,9 +190,10 @@ export function sampleLag(brokers: string[], groupId: string, topic: string, int
 
 export async function pacedTrackPhase(o: {
   name: string; stack: string; url: string; rate: number; durationS: number; connections: number; groups: ComponentGroups;
-  lag?: { brokers: string[]; groupId: string; topic: string }; quiet?: boolean;
+  lag?: { brokers: string[]; groupId: string; topic: string }; quiet?: boolean; replicaUrls?: string[];
 }): Promise<PhaseResult> {
   const lag = o.lag ? sampleLag(o.lag.brokers, o.lag.groupId, o.lag.topic) : undefined;
+  const batches = await producerBatches(o.replicaUrls);
   const before = cpuSnapshot();
   const load = await pacedLoad({
     url: o.url, path: '/track', rate: o.rate, durationS: o.durationS, connections: o.connections,
@@ -196,6 +210,7 @@ export async function pacedTrackPhase(o: {
     rate: load.achievedRate, unit: 'req/s', latency: latencyOf(load.latencies), ok: load.ok,
     non2xx: non2xx.reduce((sum, [, n]) => sum + n, 0), non2xxDetail: non2xx.map(([code, n]) => `${code}: ${n}`).join(', '),
     errors: load.errors, durationS: load.elapsedS, cpu: cpuShare(before, after, o.groups), maxLag,
+    eventsPerProduce: await batches.stop(),
   };
   return o.quiet ? phase : report(phase);
 }
@@ -211,10 +226,12 @@ export async function endToEndPhase(o: {
   name: string; stack: string; url: string; rate: number; durationS: number; connections: number; groups: ComponentGroups;
   lag: { brokers: string[]; groupId: string; topic: string };
   processedAt: (eventIds: string[]) => Map<string, number>;
+  replicaUrls?: string[];
 }): Promise<PhaseResult> {
   const sentAt = new Map<string, number>();
   const accepted: string[] = [];
   const lag = sampleLag(o.lag.brokers, o.lag.groupId, o.lag.topic);
+  const batches = await producerBatches(o.replicaUrls);
   const before = cpuSnapshot();
   const load = await pacedLoad({
     url: o.url, path: '/track', rate: o.rate, durationS: o.durationS, connections: o.connections,
@@ -243,5 +260,6 @@ export async function endToEndPhase(o: {
     ok: accepted.length - missing, non2xx: non2xx.reduce((sum, [, n]) => sum + n, 0) + missing,
     non2xxDetail: [...non2xx.map(([code, n]) => `${code}: ${n}`), ...(missing ? [`not applied: ${missing}`] : [])].join(', '),
     errors: load.errors, durationS: load.elapsedS, cpu: cpuShare(before, after, o.groups), maxLag,
+    eventsPerProduce: await batches.stop(),
   });
 }

@@ -15,7 +15,7 @@ import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { startKafka, type KafkaBroker } from '../../../infra/kafka.js';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { repoRoot } from '../../../infra/paths.js';
-import { freePorts } from '../../../infra/processes.js';
+import { freeConsecutivePorts, freePorts } from '../../../infra/processes.js';
 import type { ComponentGroups } from './cpu.js';
 
 /** Limits in force during the bench: high enough that no request is refused, still evaluated on every request. */
@@ -88,6 +88,8 @@ export async function startStrippedStack(root: string, topic: string, apiEnv: Re
 
 export interface FullStack {
   nginxUrl: string;
+  /** The API replicas' own URLs (their /metrics). */
+  apiUrls: string[];
   /** Kafka's direct listener (the stack's replicas go through Toxiproxy). */
   brokers: string[];
   runDir: string;
@@ -103,7 +105,7 @@ const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 /** Runs `infra/up.ts` on free ports in `runDir`, as `npm run up` would (installs are the caller's business). */
 export async function startFullStack(runDir: string): Promise<FullStack> {
   const [kafka, controller, proxiedListener, viaToxiproxy, toxiproxy, nginx, api1, api2, api3, dashboard, registry] = await freePorts(11);
-  const workerBase = 20_000 + Math.floor(Math.random() * 20_000); // worker-n serves metrics on base + n
+  const workerBase = (await freeConsecutivePorts(2)) - 1; // worker-n serves metrics on base + n
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...BENCH_LIMITS,
@@ -131,6 +133,7 @@ export async function startFullStack(runDir: string): Promise<FullStack> {
   const of = (prefix: string) => pids.filter((p) => p.name.startsWith(prefix)).map((p) => p.pid);
   return {
     nginxUrl: `http://127.0.0.1:${nginx}`,
+    apiUrls: [api1, api2, api3].map((port) => `http://127.0.0.1:${port}`),
     brokers: [`127.0.0.1:${kafka}`],
     runDir,
     env,
