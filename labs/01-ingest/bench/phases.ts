@@ -9,7 +9,7 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
 import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { cpuShare, cpuSnapshot, fmtCpu, type ComponentGroups, type CpuShare } from './cpu.js';
-import { pacedLoad } from './paced-load.js';
+import { pacedLoad } from '../../../shared/paced-load.js';
 import { producerBatches } from './producer-batches.js';
 import { int, latencyOf, ms, type Latency } from './stats.js';
 

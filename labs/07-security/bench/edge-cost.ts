@@ -1,7 +1,7 @@
 /**
  * What lab 07's edge costs, through nginx, in one run (`npx tsx labs/07-security/bench/edge-cost.ts`;
  * RATE=200 DURATION_S=5 ROUNDS=3 to change the load). Every phase sends POST /track at the same fixed
- * rate (open loop, labs/01-ingest/bench/paced-load.ts) and reports the rate achieved and p50/p99
+ * rate (open loop, shared/paced-load.ts) and reports the rate achieved and p50/p99
  * latency, each the median over ROUNDS rounds that run the phases in turn (so a noisy neighbour
  * on a shared machine spreads over all phases rather than landing on one):
  *
@@ -24,7 +24,7 @@ import { startRedis } from '../../../infra/redis.js';
 import { ensureServerCert } from '../../../infra/tls.js';
 import { EDGE_PROXY_ADDRESS } from '../../../shared/config.js';
 import { createKafka, ensureTopic } from '../../../shared/kafka.js';
-import { pacedLoad } from '../../01-ingest/bench/paced-load.js';
+import { pacedLoad } from '../../../shared/paced-load.js';
 import { figure, int, latencyOf, ms } from '../../01-ingest/bench/stats.js';
 import { WriteKeyStore } from '../src/write-keys.js';
 
