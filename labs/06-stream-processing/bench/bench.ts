@@ -14,13 +14,14 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKafka } from '../../../infra/kafka.js';
 import { compileStreamsApp, ensureKafkaStreamsJars, startStreamsApp } from '../../../infra/kafka-streams.js';
 import { repoRoot } from '../../../infra/paths.js';
 import { sleep } from '../../../infra/processes.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
+import { backgroundLoad } from '../../01-ingest/bench/cpu.js';
 import type { EnrichedEvent } from '../../../shared/schema.js';
 import { StreamProcessor } from '../src/processor.js';
 import { StreamsEnv, type StreamsSettings } from '../src/settings.js';
@@ -42,6 +43,13 @@ const configs = [
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const log = pino({ level: 'warn' });
+// kafkajs' own error lines (a partition leader moving while topics are created) would bury the figures.
+process.env.KAFKAJS_LOG_LEVEL ??= 'nothing';
+/** The machine-readable last line: one key per figure, e.g. ts_exactly_once_100ms_events_per_s. */
+const summary: Record<string, number> = {};
+const record = (prefix: string, figures: Record<string, number>) => {
+  for (const [key, value] of Object.entries(figures)) summary[`${prefix}_${key}`] = Number.isFinite(value) ? Math.round(value) : -1;
+};
 
 const broker = await startKafka({ defaultPartitions: PARTITIONS });
 const { brokers } = broker;
@@ -233,7 +241,11 @@ async function latency(env: Record<string, string>) {
   return { sent, seen: latencies.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
 }
 
+const startedAt = Date.now();
+const before = await backgroundLoad();
+summary.other_load_cores_before = Number(before.busy.toFixed(2));
 console.log(`lab 06 stream processor, ${PARTITIONS} partitions, one broker on this machine`);
+console.log(`machine: ${cpus().length} cores; other load before starting: ${before.busy.toFixed(2)} cores busy, load avg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 try {
   const closeLatency = (l: Awaited<ReturnType<typeof windowCloseLatency>>) =>
     `window close→read_committed p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms (${l.seen}/${l.expected})`;
@@ -245,6 +257,9 @@ try {
     console.log(`  ${name.padEnd(30)} throughput ${Math.round(tp.perSecond)} events/s (${tp.events} events);`
       + ` latency append→read_committed p50 ${lat.p50.toFixed(0)} ms, p99 ${lat.p99.toFixed(0)} ms (${lat.seen}/${lat.sent} at ${LATENCY_RATE}/s);`
       + ` ${closeLatency(close)}`);
+    record(`ts_${env.EXACTLY_ONCE === 'true' ? 'exactly_once' : 'at_least_once'}_${env.COMMIT_INTERVAL_MS}ms`, {
+      events_per_s: tp.perSecond, append_p50_ms: lat.p50, append_p99_ms: lat.p99, close_p50_ms: close.p50, close_p99_ms: close.p99,
+    });
   }
   const kafkaStreamsConfigs: KafkaStreamsConfig[] = [
     { guarantee: 'at_least_once', cacheBytes: '0', commitMs: '100' },
@@ -258,7 +273,14 @@ try {
     const close = await windowCloseLatency({}, (s) => startKafkaStreams(s, c));
     console.log(`  Kafka Streams ${c.guarantee}, commit ${c.commitMs} ms, cache ${c.cacheBytes} B: throughput ${Math.round(tp.perSecond)} events/s`
       + ` (${tp.events} events, hourly topology only); ${closeLatency(close)}`);
+    record(`ks_${c.guarantee}_${c.commitMs}ms_cache${c.cacheBytes === '0' ? 'off' : 'on'}`, {
+      events_per_s: tp.perSecond, close_p50_ms: close.p50, close_p99_ms: close.p99,
+    });
   }
+  const after = await backgroundLoad();
+  summary.other_load_cores_after = Number(after.busy.toFixed(2));
+  console.log(`other load after: ${after.busy.toFixed(2)} cores busy; load avg ${loadavg().map((l) => l.toFixed(2)).join(' ')}; total ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
+  console.log(`SUMMARY ${JSON.stringify(summary)}`);
 } finally {
   await admin.disconnect();
   await broker.process.stop();
