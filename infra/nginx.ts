@@ -48,8 +48,8 @@ export interface NginxServer {
 
 type Defaulted = 'proxyBind' | 'batchBodyLimitBytes' | 'tls' | 'plainHttpPort';
 
-/** The server block between these markers exists only with TLS on. */
-const TLS_ONLY_BLOCK = /\n[ \t]*# tls-only:begin[\s\S]*?# tls-only:end[^\n]*/;
+/** What stands between these markers (the plain-HTTP server, the 497 page) exists only with TLS on. */
+const TLS_ONLY_BLOCK = /\n[ \t]*# tls-only:begin[\s\S]*?# tls-only:end[^\n]*/g;
 
 export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit' | 'pickPorts' | Defaulted>> & Pick<NginxOptions, Defaulted>): string {
   if (o.tls && o.plainHttpPort === undefined) throw new Error('nginx with tls needs plainHttpPort, the port that refuses plain HTTP');

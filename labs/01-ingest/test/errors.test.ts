@@ -28,7 +28,8 @@ describe('the error table (src/errors.ts)', () => {
     // error_page 400 does not catch, so each has its line and the status actually sent ("=").
     const pages = [...template.matchAll(/error_page (\d{3}) (?:=(\d{3}) )?\/_errors\/(\w+);/g)]
       .map((m) => ({ status: Number(m[1]), sent: Number(m[2] ?? m[1]), code: m[3]! }));
-    expect(pages.map((p) => p.status)).toEqual([400, 404, 405, 413, 414, 429, 494, 497, 500, 501, 502, 503, 504, 505]);
+    // 497 sits with the TLS-only part of the template (the HTTPS port), so the list is compared sorted.
+    expect(pages.map((p) => p.status).sort((a, b) => a - b)).toEqual([400, 404, 405, 413, 414, 429, 494, 497, 500, 501, 502, 503, 504, 505]);
     for (const { sent, code } of pages) {
       expect({ code, status: API_ERRORS[code as keyof typeof API_ERRORS]?.status }).toEqual({ code, status: sent });
       // An internal location, not a named one: a named location needs the request's URI, which a
