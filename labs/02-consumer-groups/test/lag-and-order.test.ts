@@ -1,43 +1,23 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../../infra/paths.js';
 import { waitFor } from '../../../infra/processes.js';
-import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
-import { createKafka } from '../../../shared/kafka.js';
 import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { track } from '../../../shared/testing/http.js';
-import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
-import { ProfileStore } from '../src/profile-store.js';
+import { workerGroupFixture } from './fixture.js';
 
-const { brokers } = inject('kafka');
-const topic = uniqueTopic('lab02-lag');
-const groupId = uniqueTopic('crm-event-processors');
-const dir = mkdtempSync(join(tmpdir(), 'lab02-lag-'));
-const profileDb = join(dir, 'profiles.db');
-const workers: WorkerProcess[] = [];
+const f = workerGroupFixture('lab02-lag', { partitions: 2 });
+const { brokers, topic, groupId } = f;
 let api: InProcessApi;
-let admin: Admin;
-let store: ProfileStore;
 
 beforeAll(async () => {
-  await createTopic(brokers, topic, 2);
   api = await startInProcessApi(brokers, { KAFKA_TOPIC: topic, RATE_LIMIT_MAX: '100000' });
-  admin = createKafka(brokers, 'lab02-lag-test').admin();
-  await admin.connect();
-  store = new ProfileStore(profileDb);
 });
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.process.stop()));
-  await api?.close();
-  await admin?.disconnect();
-  store?.close();
-});
+afterAll(() => api?.close());
 
 describe('consumer lag and per-user order', () => {
   const accepted: { user: string; seq: number; event_id: string }[] = [];
@@ -52,7 +32,7 @@ describe('consumer lag and per-user order', () => {
       }));
     }
     // The group has committed nothing yet: lag counts from the log start.
-    expect(totalLag(await consumerLag(admin, groupId, topic))).toBe(180);
+    expect(totalLag(await consumerLag(f.admin, groupId, topic))).toBe(180);
 
     const { stdout } = await promisify(execFile)(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['labs/02-consumer-groups/src/lag.ts'], {
       cwd: repoRoot,
@@ -63,20 +43,20 @@ describe('consumer lag and per-user order', () => {
   });
 
   it('drains the lag to 0 once a worker runs, processing each user\'s events in the order they were accepted', async () => {
-    workers.push(startWorker({ id: 'worker-1', brokers, profileDb, logDir: dir, env: { KAFKA_TOPIC: topic, CONSUMER_GROUP: groupId } }));
-    await waitFor('lag 0', async () => totalLag(await consumerLag(admin, groupId, topic)) === 0, { timeoutMs: 60_000, intervalMs: 500 });
+    f.startWorker({ id: 'worker-1', env: { KAFKA_TOPIC: topic, CONSUMER_GROUP: groupId } });
+    await waitFor('lag 0', async () => totalLag(await consumerLag(f.admin, groupId, topic)) === 0, { timeoutMs: 60_000, intervalMs: 500 });
 
-    const processed = store.processed();
+    const processed = f.store.processed();
     expect(processed).toHaveLength(180);
     for (const user of ['alice', 'bob', 'carol']) {
       const acceptedOrder = accepted.filter((a) => a.user === user).sort((a, b) => a.seq - b.seq).map((a) => a.event_id);
       expect(processed.filter((p) => p.user_id === user).map((p) => p.event_id)).toEqual(acceptedOrder);
-      expect(store.profile(user)).toMatchObject({ login_count: 6, event_count: 60 });
+      expect(f.store.profile(user)).toMatchObject({ login_count: 6, event_count: 60 });
     }
   });
 
   it('applied that backlog in a few SQLite transactions and commits, not one per event', async () => {
-    const [worker] = workers;
+    const [worker] = f.workers;
     await worker!.process.stop();
     // On SIGTERM the worker logs its counters: {"stats":[{"applied":180,…,"commits":…,"transactions":…}],"msg":"stopped"}.
     const line = readFileSync(worker!.process.logFile, 'utf8').split('\n').find((l) => l.includes('"msg":"stopped"'));

@@ -4,56 +4,27 @@
  * `NonRetriableError` that `mainLane` dead-letters at once, and use it for schema errors.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Admin, Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../infra/processes.js';
-import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { dlqReplayGroupOf } from '../../../shared/config.js';
-import { createEventProducer, createKafka } from '../../../shared/kafka.js';
-import { createTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
+import { topicMessageCount } from '../../../shared/testing/kafka.js';
 import { enrichedEvent } from '../../02-consumer-groups/test/events.js';
+import { workerGroupFixture } from '../../02-consumer-groups/test/fixture.js';
 import { DeadLetterQueue } from '../src/dlq.js';
 import type { EventV2 } from '../src/schema-v2.js';
 
-const { brokers } = inject('kafka');
-const topic = uniqueTopic('ex04-nonretriable');
-const retryTopic = uniqueTopic('ex04-nonretriable-retry');
-const dlqTopic = uniqueTopic('ex04-nonretriable-dlq');
-const groupId = uniqueTopic('crm-event-processors');
-const dir = mkdtempSync(join(tmpdir(), 'ex04-'));
-const profileDb = join(dir, 'profiles.db');
+const f = workerGroupFixture('ex04-nonretriable', { partitions: 1, sideTopics: ['retry', 'dlq'] });
+const { brokers, topic, groupId } = f;
+const { retry: retryTopic, dlq: dlqTopic } = f.side;
 const env = {
   KAFKA_TOPIC: topic, KAFKA_RETRY_TOPIC: retryTopic, KAFKA_DLQ_TOPIC: dlqTopic, CONSUMER_GROUP: groupId,
   RETRY_MAX_ATTEMPTS: '4', RETRY_BASE_MS: '100',
 };
-let worker: WorkerProcess;
-let admin: Admin;
-let producer: Producer;
-let store: ProfileStore;
 let dlq: DeadLetterQueue;
 
-beforeAll(async () => {
-  await createTopic(brokers, topic, 1);
-  await createTopic(brokers, retryTopic, 1);
-  await createTopic(brokers, dlqTopic, 1);
-  const kafka = createKafka(brokers, 'ex04-nonretriable');
-  admin = kafka.admin();
-  await admin.connect();
-  producer = createEventProducer(kafka);
-  await producer.connect();
-  store = new ProfileStore(profileDb);
-  dlq = new DeadLetterQueue(admin, brokers, dlqTopic, dlqReplayGroupOf(groupId));
-  worker = startWorker({ id: 'worker-ex04', kind: 'with-dlq', brokers, profileDb, logDir: dir, env });
-});
-afterAll(async () => {
-  await worker?.process.stop();
-  await producer?.disconnect();
-  await admin?.disconnect();
-  store?.close();
+beforeAll(() => {
+  dlq = new DeadLetterQueue(f.admin, brokers, dlqTopic, dlqReplayGroupOf(groupId));
+  f.startWorker({ id: 'worker-ex04', kind: 'with-dlq', env });
 });
 
 describe('lab 04 exercise 2: a schema error is dead-lettered at once', () => {
@@ -64,13 +35,13 @@ describe('lab 04 exercise 2: a schema error is dead-lettered at once', () => {
       server_timestamp: new Date().toISOString(), client_ip: '127.0.0.1',
     };
     const good = enrichedEvent('user_after_poison', 'login');
-    await producer.send({ topic, acks: -1, messages: [
+    await f.producer.send({ topic, acks: -1, messages: [
       { key: poison.user.id, value: JSON.stringify(poison) },
       { key: good.user_id, value: JSON.stringify(good) },
     ] });
 
     await waitFor('1 dead letter and the good event applied', async () =>
-      (await dlq.depth()) === 1 && store.processedCount() === 1, { timeoutMs: 60_000, intervalMs: 500 });
+      (await dlq.depth()) === 1 && f.store.processedCount() === 1, { timeoutMs: 60_000, intervalMs: 500 });
     const [letter] = await dlq.pending();
     expect(letter!.value).toEqual(poison);
     expect(letter!.failure!.lastError).toContain('user_id');

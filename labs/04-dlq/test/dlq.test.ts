@@ -1,41 +1,30 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import type { Admin, Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../../infra/paths.js';
 import { dlqReplayGroupOf, retryGroupOf } from '../../../shared/config.js';
 import { freePort, waitFor } from '../../../infra/processes.js';
-import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
-import { createEventProducer, createKafka } from '../../../shared/kafka.js';
+import type { WorkerProcess } from '../../../infra/worker.js';
 import { consumerLag, totalLag } from '../../../shared/lag.js';
-import { createTopic, readTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
+import { readTopic, topicMessageCount } from '../../../shared/testing/kafka.js';
 import { enrichedEvent } from '../../02-consumer-groups/test/events.js';
+import { workerGroupFixture } from '../../02-consumer-groups/test/fixture.js';
 import { scrape, sum } from '../../../shared/observability/prom-text.js';
 import { DeadLetterQueue } from '../src/dlq.js';
 import type { EventV2 } from '../src/schema-v2.js';
 
-const { brokers } = inject('kafka');
-const topic = uniqueTopic('lab04-events');
-const retryTopic = uniqueTopic('lab04-retry');
-const dlqTopic = uniqueTopic('lab04-dlq');
-const groupId = uniqueTopic('crm-event-processors');
-const dir = mkdtempSync(join(tmpdir(), 'lab04-'));
-const profileDb = join(dir, 'profiles.db');
+const f = workerGroupFixture('lab04-events', { partitions: 2, sideTopics: ['retry', 'dlq'] });
+const { brokers, topic, groupId, profileDb } = f;
+const { retry: retryTopic, dlq: dlqTopic } = f.side;
 const MAX_ATTEMPTS = 4;
 const env = {
   KAFKA_TOPIC: topic, KAFKA_RETRY_TOPIC: retryTopic, KAFKA_DLQ_TOPIC: dlqTopic, CONSUMER_GROUP: groupId,
   RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS), RETRY_BASE_MS: '100', STORE_BUSY_TIMEOUT_MS: '50',
 };
 let worker: WorkerProcess;
-let admin: Admin;
-let producer: Producer;
-let store: ProfileStore;
 let dlq: DeadLetterQueue;
 let metricsPort: number;
 
@@ -44,31 +33,16 @@ const poison: EventV2 = {
   server_timestamp: new Date().toISOString(), client_ip: '127.0.0.1',
 };
 
-const lagOf = async (group: string, t: string) => totalLag(await consumerLag(admin, group, t));
+const lagOf = async (group: string, t: string) => totalLag(await consumerLag(f.admin, group, t));
 const dlqCli = (...args: string[]) =>
   promisify(execFile)(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['labs/04-dlq/src/dlq-cli.ts', ...args], {
     cwd: repoRoot, env: { ...process.env, ...env, KAFKA_BROKERS: brokers.join(',') },
   });
 
 beforeAll(async () => {
-  await createTopic(brokers, topic, 2);
-  await createTopic(brokers, retryTopic, 1);
-  await createTopic(brokers, dlqTopic, 1);
-  const kafka = createKafka(brokers, 'lab04-test');
-  admin = kafka.admin();
-  await admin.connect();
-  producer = createEventProducer(kafka);
-  await producer.connect();
-  store = new ProfileStore(profileDb);
-  dlq = new DeadLetterQueue(admin, brokers, dlqTopic, dlqReplayGroupOf(groupId));
+  dlq = new DeadLetterQueue(f.admin, brokers, dlqTopic, dlqReplayGroupOf(groupId));
   metricsPort = await freePort();
-  worker = startWorker({ id: 'worker-v1', kind: 'with-dlq', brokers, profileDb, logDir: dir, env: { ...env, METRICS_PORT: String(metricsPort) } });
-});
-afterAll(async () => {
-  await worker?.process.stop();
-  await producer?.disconnect();
-  await admin?.disconnect();
-  store?.close();
+  worker = f.startWorker({ id: 'worker-v1', kind: 'with-dlq', env: { ...env, METRICS_PORT: String(metricsPort) } });
 });
 
 describe('retries, dead letters and replay', () => {
@@ -77,13 +51,13 @@ describe('retries, dead letters and replay', () => {
     const messages = good.map((e) => ({ key: e.user_id, value: JSON.stringify(e) }));
     const poisonMessage = { key: poison.user.id, value: JSON.stringify(poison), headers: { request_id: 'poison-request' } };
     messages.splice(500, 0, poisonMessage);
-    await producer.send({ topic, acks: -1, messages });
+    await f.producer.send({ topic, acks: -1, messages });
 
     await waitFor('999 processed and 1 dead letter', async () =>
-      store.processedCount() === 999 && (await dlq.depth()) === 1, { timeoutMs: 90_000, intervalMs: 500 });
+      f.store.processedCount() === 999 && (await dlq.depth()) === 1, { timeoutMs: 90_000, intervalMs: 500 });
     await waitFor('both lanes drained', async () => (await lagOf(groupId, topic)) === 0 && (await lagOf(retryGroupOf(groupId), retryTopic)) === 0);
 
-    const processed = store.processed();
+    const processed = f.store.processed();
     for (let u = 0; u < 37; u++) {
       const user = `user_${u}`;
       expect(processed.filter((p) => p.user_id === user).map((p) => p.event_id)).toEqual(good.filter((e) => e.user_id === user).map((e) => e.event_id));
@@ -108,20 +82,20 @@ describe('retries, dead letters and replay', () => {
     expect(sum(metrics, 'events_processed_total', { result: 'dead-lettered' })).toBe(1);
   });
 
-  it('retries a transient failure (the profile store locked) until it succeeds, with no dead letter', async () => {
+  it('retries a transient failure (the profile f.store locked) until it succeeds, with no dead letter', async () => {
     const retriesBefore = await topicMessageCount(brokers, retryTopic);
     const locker = new Database(profileDb);
     locker.exec('BEGIN EXCLUSIVE');
     const event = enrichedEvent('user_transient', 'login');
     try {
-      await producer.send({ topic, acks: -1, messages: [{ key: event.user_id, value: JSON.stringify(event) }] });
+      await f.producer.send({ topic, acks: -1, messages: [{ key: event.user_id, value: JSON.stringify(event) }] });
       await waitFor('a retry to be scheduled', async () => (await topicMessageCount(brokers, retryTopic)) > retriesBefore);
     } finally {
       locker.exec('COMMIT');
       locker.close();
     }
-    await waitFor('the event to be processed', () => store.profile('user_transient'));
-    expect(store.profile('user_transient')).toMatchObject({ login_count: 1, event_count: 1 });
+    await waitFor('the event to be processed', () => f.store.profile('user_transient'));
+    expect(f.store.profile('user_transient')).toMatchObject({ login_count: 1, event_count: 1 });
     expect(await dlq.depth()).toBe(1); // only the poison event
   });
 
@@ -132,7 +106,7 @@ describe('retries, dead letters and replay', () => {
 
     // The fix: a worker that understands schema v2 replaces the old one.
     await worker.process.stop();
-    worker = startWorker({ id: 'worker-v2', kind: 'with-dlq', brokers, profileDb, logDir: dir, env: { ...env, SUPPORTED_SCHEMA_VERSION: '2' } });
+    worker = f.startWorker({ id: 'worker-v2', kind: 'with-dlq', env: { ...env, SUPPORTED_SCHEMA_VERSION: '2' } });
 
     const replay = await dlqCli('replay');
     console.log(replay.stdout.trim());
@@ -140,12 +114,12 @@ describe('retries, dead letters and replay', () => {
     expect(await dlq.depth()).toBe(0);
     expect((await dlqCli('list')).stdout).toContain('0 pending');
 
-    await waitFor('the replayed event to be processed', () => store.profile('user_v2'));
+    await waitFor('the replayed event to be processed', () => f.store.profile('user_v2'));
     // Someone replays the same record again: the worker recognises its event_id.
     const [again] = (await readTopic(brokers, topic)).filter((r) => r.headers.replayed_from !== undefined);
-    await producer.send({ topic, acks: -1, messages: [{ key: again!.key, value: JSON.stringify(again!.value) }] });
+    await f.producer.send({ topic, acks: -1, messages: [{ key: again!.key, value: JSON.stringify(again!.value) }] });
     await waitFor('the second replay to be consumed', async () => (await lagOf(groupId, topic)) === 0);
-    await waitFor('a duplicate to be skipped', () => store.duplicatesSkipped() >= 1);
-    expect(store.profile('user_v2')).toMatchObject({ login_count: 1, event_count: 1 });
+    await waitFor('a duplicate to be skipped', () => f.store.duplicatesSkipped() >= 1);
+    expect(f.store.profile('user_v2')).toMatchObject({ login_count: 1, event_count: 1 });
   });
 });
