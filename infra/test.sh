@@ -7,8 +7,10 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 bash infra/install.sh --for test
 containers=0; [ "${LAB_RUNTIME:-native}" = containers ] && containers=1
-# The containers the container runtime starts carry this label (infra/runtime/containers/images.ts).
-owned() { docker ps -aq --no-trunc --filter label=crm-event-lab.runtime | sort; }
+# The containers the container runtime starts carry these labels (infra/runtime/containers/images.ts);
+# the run id keeps another test run on the same engine (its containers are not this run's) out of the check.
+export CRM_LAB_RUN_ID="${CRM_LAB_RUN_ID:-$(date +%s)-$$}"
+owned() { docker ps -aq --no-trunc --filter label=crm-event-lab.runtime --filter "label=crm-event-lab.run=$CRM_LAB_RUN_ID" | sort; }
 if [ "$containers" = 1 ]; then bash infra/images/build.sh; before="$(owned)"; fi
 npx tsc --noEmit
 report="$(mktemp -d)/vitest.json"

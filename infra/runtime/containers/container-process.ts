@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
 import { sleep, type ManagedProcess } from '../../processes.js';
-import { ownerLabel } from './images.js';
+import { ownerLabel, runLabel } from './images.js';
 
 export interface ContainerSpec {
   name: string;
@@ -84,7 +84,7 @@ export function runContainer(spec: ContainerSpec): ManagedProcess {
     let definition = new GenericContainer(spec.image)
       .withName(containerName)
       .withNetworkMode('host')
-      .withLabels({ [ownerLabel]: String(process.pid) })
+      .withLabels({ [ownerLabel]: String(process.pid), [runLabel]: process.env.CRM_LAB_RUN_ID ?? 'none' })
       .withEnvironment(spec.env ?? {})
       .withBindMounts((spec.sharedDirs ?? []).map((dir) => ({ source: dir, target: dir, mode: 'rw' as const })))
       .withCommand(spec.command)

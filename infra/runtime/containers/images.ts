@@ -11,3 +11,8 @@ export const images = {
 
 /** Label on every container the container runtime starts, so a leftover one can be found and removed. */
 export const ownerLabel = 'crm-event-lab.runtime';
+/**
+ * Label naming the test run that started the container (CRM_LAB_RUN_ID, set by infra/test.sh), so a
+ * run's leftover check sees only its own containers, not those of another run on the same engine.
+ */
+export const runLabel = 'crm-event-lab.run';
