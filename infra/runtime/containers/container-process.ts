@@ -9,7 +9,9 @@ import { ownerLabel } from './images.js';
 export interface ContainerSpec {
   name: string;
   image: string;
-  /** Replaces the image's command; its entrypoint stays. */
+  /** Replaces the image's entrypoint (default: the image's own). */
+  entrypoint?: string[];
+  /** Replaces the image's command. */
   command: string[];
   env?: Record<string, string>;
   /** Host folders mounted at the same path, so paths in configs mean the same inside. */
@@ -94,6 +96,7 @@ export function runContainer(spec: ContainerSpec): ManagedProcess {
         file.once('close', () => resolveLogWritten());
       });
     if (spec.workingDir) definition = definition.withWorkingDir(spec.workingDir);
+    if (spec.entrypoint) definition = definition.withEntrypoint(spec.entrypoint);
     running.add(containerName);
     const container = await definition.start();
     const client = await getContainerRuntimeClient();

@@ -51,4 +51,17 @@ export const containersLauncher: ComponentLauncher = {
     return runContainer({ name: o.name, image: images.app, command: [o.entry], workingDir: '/app',
       env: inheritedEnv(o.env), sharedDirs: o.sharedDirs, logFile: o.logFile });
   },
+
+  jvm(o) {
+    refuseKeepAfterExit(o.name, o.keepAfterExit);
+    // The Kafka image's Java 17 (the JVM every JVM component here runs on), without its broker entry point.
+    return runContainer({ name: o.name, image: images.kafka, entrypoint: ['java'], command: o.args, workingDir: o.cwd,
+      env: inheritedEnv(o.env ?? {}), sharedDirs: [...o.sharedDirs, ...(o.cwd ? [o.cwd] : [])], logFile: o.logFile });
+  },
+
+  redis(o) {
+    refuseKeepAfterExit('redis', o.keepAfterExit);
+    return runContainer({ name: 'redis', image: images.redis, command: ['redis-server', ...o.args], sharedDirs: [o.dir],
+      logFile: o.logFile });
+  },
 };
