@@ -88,7 +88,8 @@ export function runContainer(spec: ContainerSpec): ManagedProcess {
       .withNetworkMode('host')
       .withLabels({ [ownerLabel]: String(process.pid) })
       .withEnvironment(spec.env ?? {})
-      .withBindMounts((spec.sharedDirs ?? []).map((dir) => ({ source: dir, target: dir, mode: 'rw' as const })))
+      // Each folder once: the engine refuses a mount point given twice.
+      .withBindMounts([...new Set(spec.sharedDirs ?? [])].map((dir) => ({ source: dir, target: dir, mode: 'rw' as const })))
       .withCommand(spec.command)
       .withLogConsumer((stream) => {
         const file = createWriteStream(spec.logFile, { flags: 'a' });
