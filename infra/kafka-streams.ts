@@ -69,8 +69,6 @@ export function startStreamsApp(opts: { name: string; classes: string; mainClass
   mkdirSync(logDir, { recursive: true });
   writeFileSync(log4jFile, log4jProperties);
   const stateDir = opts.env.STATE_DIR;
-  // Created here so that a container's bind mount has a folder of the host's to mount.
-  if (stateDir) mkdirSync(stateDir, { recursive: true });
   return launcher().jvm({
     name: opts.name,
     args: [`-Xms64m`, `-Xmx${heap}m`, '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4jFile}`,

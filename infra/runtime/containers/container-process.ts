@@ -67,6 +67,8 @@ async function imageExists(image: string): Promise<boolean> {
 export function runContainer(spec: ContainerSpec): ManagedProcess {
   installExitHook();
   const containerName = `crm-lab-${spec.name}-${process.pid}-${++counter}`;
+  // One the process would create itself (a Kafka Streams state folder) is made here, on the host, as natively.
+  for (const dir of spec.sharedDirs ?? []) mkdirSync(dir, { recursive: true });
   mkdirSync(dirname(spec.logFile), { recursive: true });
   // The container's output is appended after what the file holds now (a restarted component's log).
   const logStart = existsSync(spec.logFile) ? statSync(spec.logFile).size : 0;

@@ -21,7 +21,7 @@ function inheritedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
  * The host folders holding the files a lab process is given by absolute path in its own `env`
  * (lab 07's WRITE_KEYS_DB, PII_KEY_DB, …): mounted at the same path, so it opens the same files.
  */
-function foldersOfPathsIn(env: NodeJS.ProcessEnv): string[] {
+export function foldersOfPathsIn(env: NodeJS.ProcessEnv): string[] {
   return Object.values(env)
     .filter((value): value is string => value !== undefined && isAbsolute(value))
     .map((path) => dirname(path))
