@@ -1,7 +1,8 @@
 /**
- * Kafka Streams apps as native processes, like the broker: the kafka-streams jars of the broker's
- * version from Maven Central (cached in ~/.cache/crm-event-lab), a lab's Java source compiled
- * with javac (cached by source hash), and `java` started with the same launcher as the broker.
+ * Kafka Streams apps, like the broker: the kafka-streams jars of the broker's version from Maven
+ * Central (cached in ~/.cache/crm-event-lab), a lab's Java source compiled with the host's javac
+ * (cached by source hash), and `java` started by the runtime's launcher (infra/runtime/launcher.ts):
+ * a local process, or the Kafka image's Java 17 with LAB_RUNTIME=containers.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,7 +12,8 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { log4jProperties } from './kafka.js';
 import { cacheDir, repoRoot, versions } from './paths.js';
-import { launch, type ManagedProcess } from './processes.js';
+import type { ManagedProcess } from './processes.js';
+import { launcher } from './runtime/launcher.js';
 
 const exec = promisify(execFile);
 
@@ -56,12 +58,23 @@ export async function compileStreamsApp(javaFile: string): Promise<string> {
   return classes;
 }
 
-/** Starts a compiled Kafka Streams app; its settings come from `env`, its output goes to `logFile`. */
+/**
+ * Starts a compiled Kafka Streams app; its settings come from `env`, its output goes to `logFile`.
+ * Its state folder (`env.STATE_DIR`, when set) is a host folder on both runtimes.
+ */
 export function startStreamsApp(opts: { name: string; classes: string; mainClass: string; env: NodeJS.ProcessEnv; logFile: string; heapMb?: number }): ManagedProcess {
   const heap = opts.heapMb ?? 256;
-  const log4jFile = join(dirname(opts.logFile), `${opts.name}-log4j.properties`);
-  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const logDir = dirname(opts.logFile);
+  const log4jFile = join(logDir, `${opts.name}-log4j.properties`);
+  mkdirSync(logDir, { recursive: true });
   writeFileSync(log4jFile, log4jProperties);
-  return launch(opts.name, 'java', [`-Xms64m`, `-Xmx${heap}m`, '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4jFile}`,
-    '-cp', `${opts.classes}:${join(kafkaStreamsLibs, '*')}`, opts.mainClass], { env: opts.env, logFile: opts.logFile });
+  const stateDir = opts.env.STATE_DIR;
+  return launcher().jvm({
+    name: opts.name,
+    args: [`-Xms64m`, `-Xmx${heap}m`, '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4jFile}`,
+      '-cp', `${opts.classes}:${join(kafkaStreamsLibs, '*')}`, opts.mainClass],
+    sharedDirs: [opts.classes, kafkaStreamsLibs, logDir, ...(stateDir ? [stateDir] : [])],
+    env: opts.env,
+    logFile: opts.logFile,
+  });
 }

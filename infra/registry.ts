@@ -1,6 +1,7 @@
 /**
  * The schema registry (lab 05): Apicurio Registry 3, the Quarkus app infra/install.sh caches
- * from Maven Central, run as a plain `java -jar` on 127.0.0.1. Its storage is an H2 database
+ * from Maven Central, run as a plain `java -jar` on 127.0.0.1 (a local process, or in the Kafka
+ * image's Java 17 with LAB_RUNTIME=containers: infra/runtime/launcher.ts). Its storage is an H2 database
  * file in `dataDir`, so subjects, versions and compatibility rules survive a restart on the same
  * folder (the app's default is an in-memory database that forgets them).
  */
@@ -10,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir, repoRoot, versions } from './paths.js';
-import { failIfExited, freePort, launch, waitFor, type ManagedProcess } from './processes.js';
+import { failIfExited, freePort, waitFor, type ManagedProcess } from './processes.js';
+import { launcher } from './runtime/launcher.js';
 
 export const registryHome = join(cacheDir, `apicurio-registry-${versions.APICURIO_REGISTRY_VERSION}`);
 const runnerJar = join(registryHome, `apicurio-registry-app-${versions.APICURIO_REGISTRY_VERSION}-runner.jar`);
@@ -76,7 +78,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<SchemaR
   mkdirSync(dataDir, { recursive: true });
   const heapMb = opts.heapMb ?? 384;
   const keepAfterExit = opts.keepAfterExit ?? false;
-  const proc = launch('schema-registry', 'java', registryArgs({ port, dataDir, heapMb }), {
+  const proc = launcher().jvm({
+    name: 'schema-registry',
+    args: registryArgs({ port, dataDir, heapMb }),
+    sharedDirs: [registryHome, dataDir],
     logFile: join(opts.logDir ?? dataDir, 'registry.log'),
     cwd: dataDir,
     keepAfterExit,

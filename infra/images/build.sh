@@ -4,6 +4,7 @@
 #   crm-lab/kafka:$KAFKA_VERSION  official apache/kafka if it can be pulled, else Java 17 + the cached Kafka jars
 #   crm-lab/toxiproxy:$TOXIPROXY_VERSION  official ghcr.io/shopify/toxiproxy if pullable, else the cached binary
 #   crm-lab/nginx:$DEBIAN_SUITE   official nginx:$NGINX_VERSION if pullable, else Debian's nginx-light (checked to be $NGINX_VERSION)
+#   crm-lab/redis:$DEBIAN_SUITE   Debian's redis-server, as natively (lab 07); the JVM apps run in the Kafka image
 #   crm-lab/node:<node -v>       official node if pullable, else the host's node binary
 #   crm-lab/app-deps:local       node_modules (the host's, so native addons match the Node)
 #   crm-lab/app:local            the lab's code on it (API replicas and workers)
@@ -28,6 +29,7 @@ BASE="crm-lab/debian:$DEBIAN_SUITE"
 KAFKA_IMAGE="crm-lab/kafka:$KAFKA_VERSION"
 TOXIPROXY_IMAGE="crm-lab/toxiproxy:$TOXIPROXY_VERSION"
 NGINX_IMAGE="crm-lab/nginx:$DEBIAN_SUITE"
+REDIS_IMAGE="crm-lab/redis:$DEBIAN_SUITE"
 NODE_IMAGE="crm-lab/node:$node_version"
 DEPS_IMAGE=crm-lab/app-deps:local
 APP_IMAGE=crm-lab/app:local
@@ -132,6 +134,10 @@ else
   build "$NGINX_IMAGE" "$here/nginx/Dockerfile" "$ctx" "$BASE"
 fi
 
+# Nothing but the Dockerfile: the suite comes in with the base (its id is part of the inputs hash).
+ctx="$ctx_root/redis"; stage "$ctx"
+build "$REDIS_IMAGE" "$here/redis/Dockerfile" "$ctx" "$BASE"
+
 official="node:$node_version-$DEBIAN_SUITE-slim"
 if [ "$(source_of node "$official")" = official ]; then
   docker tag "$official" "$NODE_IMAGE"
@@ -165,4 +171,4 @@ build "$COMPOSE_NGINX_IMAGE" "$here/nginx/Dockerfile.compose" "$ctx" "$NGINX_IMA
 
 # Rebuilds leave the previous image untagged: drop those (ours only, by their label).
 docker image prune -f --filter label=crm-lab.inputs >/dev/null
-log "images ready: $KAFKA_IMAGE $TOXIPROXY_IMAGE $NGINX_IMAGE $NODE_IMAGE $APP_IMAGE $COMPOSE_NGINX_IMAGE"
+log "images ready: $KAFKA_IMAGE $TOXIPROXY_IMAGE $NGINX_IMAGE $REDIS_IMAGE $NODE_IMAGE $APP_IMAGE $COMPOSE_NGINX_IMAGE"

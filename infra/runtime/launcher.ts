@@ -5,7 +5,8 @@ import { labRuntime, type LabRuntime } from './runtime.js';
 
 /**
  * The one step that differs between the runtimes: starting a component's process. The starters
- * (infra/kafka.ts, toxiproxy.ts, nginx.ts, api.ts, worker.ts) choose ports, write configs and
+ * (infra/kafka.ts, toxiproxy.ts, nginx.ts, api.ts, worker.ts, registry.ts, kafka-streams.ts,
+ * redis.ts) choose ports, write configs and
  * wait for readiness the same way for both; every component listens on 127.0.0.1 either way
  * (containers use the host's network), so the tests cannot tell the difference.
  */
@@ -26,6 +27,16 @@ export interface ComponentLauncher {
   labProcess(o: {
     name: string; entry: string; env: NodeJS.ProcessEnv; logFile: string; sharedDirs?: string[]; keepAfterExit?: boolean;
   }): ManagedProcess;
+  /**
+   * `java <args>`: a JVM app (lab 05's schema registry, lab 06's Kafka Streams apps). `sharedDirs`
+   * are the host folders it reads or writes (jars, classes, data), `cwd` its working folder;
+   * `env` is added to the parent's environment.
+   */
+  jvm(o: {
+    name: string; args: string[]; sharedDirs: string[]; logFile: string; cwd?: string; env?: NodeJS.ProcessEnv; keepAfterExit?: boolean;
+  }): ManagedProcess;
+  /** `redis-server <args>` (lab 07's rate-limit store), `dir` its working folder (its `--dir`). */
+  redis(o: { args: string[]; dir: string; logFile: string; keepAfterExit?: boolean }): ManagedProcess;
 }
 
 /** The launcher LAB_RUNTIME selects. */

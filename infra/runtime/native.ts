@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { kafkaLibs, nginxBin, repoRoot, toxiproxyServerBin } from '../paths.js';
+import { kafkaLibs, nginxBin, redisServerBin, repoRoot, toxiproxyServerBin } from '../paths.js';
 import { launch } from '../processes.js';
 import type { ComponentLauncher } from './launcher.js';
 
@@ -51,5 +51,13 @@ export const nativeLauncher: ComponentLauncher = {
       logFile: o.logFile,
       keepAfterExit: o.keepAfterExit,
     });
+  },
+
+  jvm(o) {
+    return launch(o.name, 'java', o.args, { env: o.env, cwd: o.cwd, logFile: o.logFile, keepAfterExit: o.keepAfterExit });
+  },
+
+  redis(o) {
+    return launch('redis', redisServerBin, o.args, { logFile: o.logFile, keepAfterExit: o.keepAfterExit });
   },
 };

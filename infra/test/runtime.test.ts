@@ -1,9 +1,11 @@
 /** The runtime switch and the image names: checks that need no Docker, so they run on every route. */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, versions } from '../paths.js';
 import { images } from '../runtime/containers/images.js';
+import { foldersOfPathsIn } from '../runtime/containers/launcher.js';
 import { parseGroupOffsets, parseGroupState, parseOffsets } from '../runtime/containers/compose-kafka.js';
 import { labRuntime } from '../runtime/runtime.js';
 
@@ -26,6 +28,7 @@ describe('image names', () => {
     expect(images.kafka).toBe(`crm-lab/kafka:${versions.KAFKA_VERSION}`);
     expect(images.toxiproxy).toBe(`crm-lab/toxiproxy:${versions.TOXIPROXY_VERSION}`);
     expect(images.nginx).toBe(`crm-lab/nginx:${versions.DEBIAN_SUITE}`);
+    expect(images.redis).toBe(`crm-lab/redis:${versions.DEBIAN_SUITE}`);
   });
 
   it('build.sh takes the Debian suite and nginx\'s version from infra/versions.env, not from its own text', () => {
@@ -44,10 +47,23 @@ describe('image names', () => {
     expect(buildScript).toContain('KAFKA_IMAGE="crm-lab/kafka:$KAFKA_VERSION"');
     expect(buildScript).toContain('TOXIPROXY_IMAGE="crm-lab/toxiproxy:$TOXIPROXY_VERSION"');
     expect(buildScript).toContain('NGINX_IMAGE="crm-lab/nginx:$DEBIAN_SUITE"');
+    expect(buildScript).toContain('REDIS_IMAGE="crm-lab/redis:$DEBIAN_SUITE"');
+    expect(buildScript).toContain('build "$REDIS_IMAGE" "$here/redis/Dockerfile" "$ctx" "$BASE"');
     expect(buildScript).toContain(`APP_IMAGE=${images.app}`);
     const composeImages = [...compose.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]);
     expect(new Set(composeImages)).toEqual(new Set([images.kafka, images.app, 'crm-lab/compose-nginx:local']));
     expect(buildScript).toContain('COMPOSE_NGINX_IMAGE=crm-lab/compose-nginx:local');
+  });
+});
+
+describe('a lab process in a container', () => {
+  it('gets the folder of each existing host path its env names mounted (lab 07\'s write-key DB), and nothing for other values', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-runtime-'));
+    expect(foldersOfPathsIn({
+      WRITE_KEYS_DB: join(dir, 'write-keys.db'), KAFKA_BROKERS: '127.0.0.1:9092', API_ALLOWED_PEERS: '127.0.0.254',
+      MISSING: '/no/such/folder/x.db', ROOT_FILE: '/x.db',
+    })).toEqual([dir]);
+    rmSync(dir, { recursive: true });
   });
 });
 

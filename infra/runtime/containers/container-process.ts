@@ -9,7 +9,9 @@ import { ownerLabel, runLabel } from './images.js';
 export interface ContainerSpec {
   name: string;
   image: string;
-  /** Replaces the image's command; its entrypoint stays. */
+  /** Replaces the image's entrypoint (default: the image's own). */
+  entrypoint?: string[];
+  /** Replaces the image's command. */
   command: string[];
   env?: Record<string, string>;
   /** Host folders mounted at the same path, so paths in configs mean the same inside. */
@@ -65,6 +67,8 @@ async function imageExists(image: string): Promise<boolean> {
 export function runContainer(spec: ContainerSpec): ManagedProcess {
   installExitHook();
   const containerName = `crm-lab-${spec.name}-${process.pid}-${++counter}`;
+  // One the process would create itself (a Kafka Streams state folder) is made here, on the host, as natively.
+  for (const dir of spec.sharedDirs ?? []) mkdirSync(dir, { recursive: true });
   mkdirSync(dirname(spec.logFile), { recursive: true });
   // The container's output is appended after what the file holds now (a restarted component's log).
   const logStart = existsSync(spec.logFile) ? statSync(spec.logFile).size : 0;
@@ -86,7 +90,8 @@ export function runContainer(spec: ContainerSpec): ManagedProcess {
       .withNetworkMode('host')
       .withLabels({ [ownerLabel]: String(process.pid), [runLabel]: process.env.CRM_LAB_RUN_ID ?? 'none' })
       .withEnvironment(spec.env ?? {})
-      .withBindMounts((spec.sharedDirs ?? []).map((dir) => ({ source: dir, target: dir, mode: 'rw' as const })))
+      // Each folder once: the engine refuses a mount point given twice.
+      .withBindMounts([...new Set(spec.sharedDirs ?? [])].map((dir) => ({ source: dir, target: dir, mode: 'rw' as const })))
       .withCommand(spec.command)
       .withLogConsumer((stream) => {
         const file = createWriteStream(spec.logFile, { flags: 'a' });
@@ -94,6 +99,7 @@ export function runContainer(spec: ContainerSpec): ManagedProcess {
         file.once('close', () => resolveLogWritten());
       });
     if (spec.workingDir) definition = definition.withWorkingDir(spec.workingDir);
+    if (spec.entrypoint) definition = definition.withEntrypoint(spec.entrypoint);
     running.add(containerName);
     const container = await definition.start();
     const client = await getContainerRuntimeClient();

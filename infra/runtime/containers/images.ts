@@ -5,6 +5,8 @@ export const images = {
   kafka: `crm-lab/kafka:${versions.KAFKA_VERSION}`,
   toxiproxy: `crm-lab/toxiproxy:${versions.TOXIPROXY_VERSION}`,
   nginx: `crm-lab/nginx:${versions.DEBIAN_SUITE}`,
+  /** Debian's redis-server (lab 07); the JVM apps run in the Kafka image, which has Java 17. */
+  redis: `crm-lab/redis:${versions.DEBIAN_SUITE}`,
   /** The lab's code and node_modules: API replicas and workers. */
   app: 'crm-lab/app:local',
 };

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
 import type { ComponentLauncher } from '../launcher.js';
 import { runContainer } from './container-process.js';
 import { images } from './images.js';
@@ -13,6 +15,17 @@ function inheritedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
     if (value !== undefined && !hostOnly.has(key) && !key.startsWith('npm_')) out[key] = value;
   }
   return out;
+}
+
+/**
+ * The host folders holding the files a lab process is given by absolute path in its own `env`
+ * (lab 07's WRITE_KEYS_DB, PII_KEY_DB, …): mounted at the same path, so it opens the same files.
+ */
+export function foldersOfPathsIn(env: NodeJS.ProcessEnv): string[] {
+  return Object.values(env)
+    .filter((value): value is string => value !== undefined && isAbsolute(value))
+    .map((path) => dirname(path))
+    .filter((dir) => dir !== '/' && existsSync(dir));
 }
 
 function refuseKeepAfterExit(what: string, keepAfterExit?: boolean): void {
@@ -49,6 +62,19 @@ export const containersLauncher: ComponentLauncher = {
   labProcess(o) {
     refuseKeepAfterExit(o.name, o.keepAfterExit);
     return runContainer({ name: o.name, image: images.app, command: [o.entry], workingDir: '/app',
-      env: inheritedEnv(o.env), sharedDirs: o.sharedDirs, logFile: o.logFile });
+      env: inheritedEnv(o.env), sharedDirs: [...(o.sharedDirs ?? []), ...foldersOfPathsIn(o.env)], logFile: o.logFile });
+  },
+
+  jvm(o) {
+    refuseKeepAfterExit(o.name, o.keepAfterExit);
+    // The Kafka image's Java 17 (the JVM every JVM component here runs on), without its broker entry point.
+    return runContainer({ name: o.name, image: images.kafka, entrypoint: ['java'], command: o.args, workingDir: o.cwd,
+      env: inheritedEnv(o.env ?? {}), sharedDirs: [...o.sharedDirs, ...(o.cwd ? [o.cwd] : [])], logFile: o.logFile });
+  },
+
+  redis(o) {
+    refuseKeepAfterExit('redis', o.keepAfterExit);
+    return runContainer({ name: 'redis', image: images.redis, command: ['redis-server', ...o.args], sharedDirs: [o.dir],
+      logFile: o.logFile });
   },
 };
