@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
-import { freePorts, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
+import { asPortTaken, failIfExited, freePorts, startOnPickedPorts, waitFor, waitForPort, type ManagedProcess, type PortPicker } from './processes.js';
 import { launcher } from './runtime/launcher.js';
 
 export interface KafkaOptions {
@@ -138,7 +138,8 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
       process: proc,
       options,
     };
-    await waitForKafkaReady(handle.brokers);
+    // Its other listeners bind after the broker port: one of them taken ends the JVM here, not above.
+    await waitForKafkaReady(handle.brokers, { process: proc });
     return handle;
   }, attempts);
 }
@@ -153,15 +154,21 @@ export function restartKafka(previous: KafkaBroker): Promise<KafkaBroker> {
  * `client`: how to connect (TLS, SASL) when the listener is not PLAINTEXT (infra/kafka-secure.ts).
  */
 export async function waitForKafkaReady(brokers: string[],
-  { brokerCount = 1, timeoutMs = 60_000, client = {} as Pick<KafkaConfig, 'ssl' | 'sasl'> } = {}): Promise<void> {
+  { brokerCount = 1, timeoutMs = 60_000, client = {} as Pick<KafkaConfig, 'ssl' | 'sasl'>, process }:
+  { brokerCount?: number; timeoutMs?: number; client?: Pick<KafkaConfig, 'ssl' | 'sasl'>; process?: ManagedProcess } = {}): Promise<void> {
   const admin = new Kafka({ brokers, clientId: 'crm-lab-infra', logLevel: logLevel.NOTHING,
     retry: { retries: 0 }, ...client }).admin();
+  // With the broker's process given, its death ends the wait at once (a PortTakenError when a port was taken).
+  const checkAlive = process ? failIfExited(process) : () => undefined;
   try {
     await waitFor(`${brokerCount} Kafka broker(s) and a controller`, async () => {
+      checkAlive();
       await admin.connect();
       const cluster = await admin.describeCluster();
       return cluster.brokers.length >= brokerCount && cluster.controller !== null;
     }, { timeoutMs, intervalMs: 500 });
+  } catch (error) {
+    throw process ? asPortTaken(error, process, 'one of the ports it was given') : error;
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

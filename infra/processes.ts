@@ -237,9 +237,16 @@ export async function waitForPort(proc: ManagedProcess, port: number, timeoutMs 
       return (await portAcceptsConnections(port)) && groupListensOn(proc.pid, port);
     }, { timeoutMs, intervalMs: 100 });
   } catch (error) {
-    if (error instanceof StopWaiting && failedToBind(proc)) {
-      throw new PortTakenError(`${proc.name} could not listen: address already in use (port ${port} or another it was given; log: ${proc.logFile})`);
-    }
-    throw error;
+    throw asPortTaken(error, proc, `port ${port} or another it was given`);
   }
+}
+
+/**
+ * The error to throw when waiting on `proc` failed: a PortTakenError (the caller picks its ports
+ * again) when it died because a port it was given was taken, else `error` itself.
+ */
+export function asPortTaken(error: unknown, proc: ManagedProcess, ports: string): unknown {
+  return error instanceof StopWaiting && failedToBind(proc)
+    ? new PortTakenError(`${proc.name} could not listen: address already in use (${ports}; log: ${proc.logFile})`)
+    : error;
 }

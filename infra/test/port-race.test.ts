@@ -3,12 +3,15 @@
  * binds it (a JVM binds seconds later). Here the race is forced: the first pick returns a port the
  * test holds, and the component must pick again and start, rather than fail.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../shared/kafka.js';
 import { startApiReplica, type ApiReplica } from '../api.js';
-import { startKafka, type KafkaBroker } from '../kafka.js';
-import { freePorts } from '../processes.js';
+import { startKafka, waitForKafkaReady, type KafkaBroker } from '../kafka.js';
+import { freePorts, launch, PortTakenError } from '../processes.js';
 import { startToxiproxy, type ToxiproxyServer } from '../toxiproxy.js';
 import { startNginx, type NginxServer } from '../nginx.js';
 
@@ -64,6 +67,17 @@ describe('ports picked free, then taken before the bind', () => {
       await admin.disconnect();
     }
   }, 240_000); // two JVM starts, the first one failing: slow on a busy machine
+
+  it('Kafka readiness: a broker that died of a taken port ends the wait with PortTakenError, so it is picked again (its other listeners bind after the broker port)', async () => {
+    // The broker port can already accept when the next listener fails to bind (seen in CI: the
+    // PROXIED listener's port was taken); the JVM then shuts down while the readiness wait polls.
+    // A stand-in process dies with Kafka's own message, and no broker ever answers.
+    const dir = mkdtempSync(join(tmpdir(), 'port-race-'));
+    const standIn = launch('kafka', 'sh', ['-c', 'echo "Socket server failed to bind to 127.0.0.1:1: Address already in use."; exit 1'],
+      { logFile: join(dir, 'kafka.log') });
+    await expect(waitForKafkaReady([`127.0.0.1:${(await freePorts(1))[0]}`], { process: standIn })).rejects.toBeInstanceOf(PortTakenError);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('Toxiproxy: picks again when its picked port was taken', async () => {
     const taken = await takenPort();

@@ -23,16 +23,20 @@ export interface LagSampler {
 export function sampleLag(admin: Admin, groupId: string, topic: string, o: { now: () => number; applied?: () => number; intervalMs?: number }): LagSampler {
   const samples: LagSample[] = [];
   let running = true;
+  /** One reading; false when the admin client could not read the lag. */
+  const sample = async () => {
+    try {
+      const lag = totalLag(await consumerLag(admin, groupId, topic));
+      samples.push({ at: o.now(), lag, ...(o.applied ? { applied: o.applied() } : {}) });
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const loop = (async () => {
     // A failed read is skipped; many in a row (the admin client is gone: the test failed) end it.
     for (let failures = 0; running && failures < 20;) {
-      try {
-        const lag = totalLag(await consumerLag(admin, groupId, topic));
-        samples.push({ at: o.now(), lag, ...(o.applied ? { applied: o.applied() } : {}) });
-        failures = 0;
-      } catch {
-        failures++;
-      }
+      failures = (await sample()) ? 0 : failures + 1;
       await sleep(o.intervalMs ?? 100);
     }
   })();
@@ -41,6 +45,9 @@ export function sampleLag(admin: Admin, groupId: string, topic: string, o: { now
     async stop() {
       running = false;
       await loop;
+      // The curve ends with the lag as it is now: a scenario that waited for lag 0 just before
+      // stopping must not depend on a 100 ms tick having fallen inside that moment.
+      await sample();
       return samples;
     },
   };

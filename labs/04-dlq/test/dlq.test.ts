@@ -82,7 +82,7 @@ describe('retries, dead letters and replay', () => {
     expect(sum(metrics, 'events_processed_total', { result: 'dead-lettered' })).toBe(1);
   });
 
-  it('retries a transient failure (the profile f.store locked) until it succeeds, with no dead letter', async () => {
+  it('retries a transient failure (the profile store locked) until it succeeds, with no dead letter', async () => {
     const retriesBefore = await topicMessageCount(brokers, retryTopic);
     const locker = new Database(profileDb);
     locker.exec('BEGIN EXCLUSIVE');
