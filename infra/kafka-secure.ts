@@ -202,7 +202,7 @@ export async function startSecureKafka(opts: SecureKafkaOptions): Promise<Secure
     };
     try {
       await waitForPort(proc, options.clientPort, 60_000);
-      await waitForKafkaReady(handle.brokers, { client: clientConfig(superUser) });
+      await waitForKafkaReady(handle.brokers, { client: clientConfig(superUser), process: proc });
     } catch (error) {
       await proc.kill();
       throw error;
