@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { repoRoot } from '../../../infra/paths.js';
 import { launch, sleep, waitFor, type ManagedProcess } from '../../../infra/processes.js';
@@ -13,6 +13,8 @@ import { uniqueTopic } from '../../../shared/testing/kafka.js';
 import { StreamsEnv, type StreamsSettings } from '../src/settings.js';
 import { ensureStreamsTopics } from '../src/topics.js';
 import type { Observed } from './judge.js';
+
+const { ConfigResourceTypes } = kafkajs; // CommonJS: its enums are not named exports under ESM (tsx runs this file from bench:streams)
 
 const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const mainFile = join(repoRoot, 'labs', '06-stream-processing', 'src', 'main.ts');
