@@ -3,12 +3,15 @@
  * the run folder moved to a temporary one, and readers for what the stack leaves behind (the
  * profile store, a topic, the stream processor's log). Never the default ports.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { KafkaMessage } from 'kafkajs';
+import { afterAll } from 'vitest';
 import { scanTopic } from '../../shared/scan-topic.js';
 import { freePorts, waitFor } from '../processes.js';
+import { runTsx } from './run-tsx.js';
 
 export interface StackOnFreePorts {
   env: NodeJS.ProcessEnv;
@@ -32,6 +35,31 @@ export async function stackOnFreePorts(runDir: string): Promise<StackOnFreePorts
     brokers: [`127.0.0.1:${kafka}`],
     ccompatUrl: `http://127.0.0.1:${registry}/apis/ccompat/v7`,
   };
+}
+
+/**
+ * A temporary run folder for the real `up` and `down`: `run(file, args, extra)` runs a script with
+ * the stack's environment, and after the file `down` runs and the folder is removed.
+ */
+export function upRunFixture(prefix: string) {
+  const runDir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  let env: NodeJS.ProcessEnv = { CRM_LAB_RUN_DIR: runDir };
+  const fixture = {
+    runDir,
+    /** Moves every port of the stack to a free one (from here on, `run` uses them). */
+    async onFreePorts(): Promise<StackOnFreePorts> {
+      const stack = await stackOnFreePorts(runDir);
+      env = stack.env;
+      return stack;
+    },
+    run: (file: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}) =>
+      runTsx(file, { args, env: { ...env, ...extra }, timeoutMs: 300_000 }),
+  };
+  afterAll(async () => {
+    await fixture.run('infra/down.ts');
+    rmSync(runDir, { recursive: true, force: true });
+  });
+  return fixture;
 }
 
 /** The profile row the workers wrote for `userId` (lab 02's table), once it exists. */

@@ -8,20 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startApiReplica } from '../api.js';
-import { freePorts } from '../processes.js';
 import { isOurs, readPids } from '../stack.js';
 import { createTopic, uniqueTopic } from '../../shared/testing/kafka.js';
-import { runTsx } from './run-tsx.js';
+import { upRunFixture } from './full-stack.js';
 
 const { brokers } = inject('kafka');
-const runDir = mkdtempSync(join(tmpdir(), 'topic-refusal-'));
+const { runDir, run, onFreePorts } = upRunFixture('topic-refusal');
 const logDir = mkdtempSync(join(tmpdir(), 'topic-refusal-logs-'));
 
-afterAll(async () => {
-  await runTsx('infra/down.ts', { env: { CRM_LAB_RUN_DIR: runDir }, timeoutMs: 60_000 });
-  rmSync(runDir, { recursive: true, force: true });
-  rmSync(logDir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 
 describe('a topic with fewer replicas than configured', () => {
   it('stops an API replica at start, with topic_under_replicated in its log, instead of acking on one copy', async () => {
@@ -36,13 +31,8 @@ describe('a topic with fewer replicas than configured', () => {
   });
 
   it('stops npm run up before any API replica starts, naming the replication the broker cannot give', async () => {
-    const [kafka, controller, proxied, viaProxy, toxiproxy, nginx, registry, metrics, ...apis] = await freePorts(11);
-    const result = await runTsx('infra/up.ts', { timeoutMs: 180_000, env: {
-      CRM_LAB_RUN_DIR: runDir, KAFKA_PORT: String(kafka), KAFKA_CONTROLLER_PORT: String(controller),
-      KAFKA_PROXIED_LISTENER_PORT: String(proxied), KAFKA_TOXIPROXY_PORT: String(viaProxy), TOXIPROXY_PORT: String(toxiproxy),
-      NGINX_PORT: String(nginx), SCHEMA_REGISTRY_PORT: String(registry), WORKER_METRICS_PORT_BASE: String(metrics! - 1),
-      API_PORTS: apis.join(','), KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_INSYNC_REPLICAS: '1',
-    } });
+    await onFreePorts();
+    const result = await run('infra/up.ts', [], { KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_INSYNC_REPLICAS: '1' });
     expect(result.code).toBe(1);
     const refusal = JSON.parse(result.stderr.trim().split('\n').at(-1)!);
     expect(refusal.error).toBe('replication_unavailable');

@@ -3,29 +3,16 @@
  * through every layer (nginx → API replica → Kafka → worker and stream processor), the registry with
  * lab 05's schemas, then `npm run down`, and `up` again on the same folder to show what persists.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { httpRequest } from '../../shared/http.js';
 import { isOurs, readPids } from '../stack.js';
-import { recordsWithKey, stackOnFreePorts, streamsLogLines, subjectVersions, waitForCommittedLogins, waitForProfile } from './full-stack.js';
-import { runTsx } from './run-tsx.js';
+import { recordsWithKey, streamsLogLines, subjectVersions, upRunFixture, waitForCommittedLogins, waitForProfile } from './full-stack.js';
 
-const runDir = mkdtempSync(join(tmpdir(), 'up-test-'));
-let env: NodeJS.ProcessEnv = { CRM_LAB_RUN_DIR: runDir };
-
-const run = (file: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}) => runTsx(file, { args, env: { ...env, ...extra }, timeoutMs: 300_000 });
-
-afterAll(async () => {
-  await run('infra/down.ts');
-  rmSync(runDir, { recursive: true, force: true });
-});
+const { runDir, run, onFreePorts } = upRunFixture('up-test');
 
 describe('npm run up', () => {
   it('starts every component: an event through nginx is 202, applied by a worker and counted by the stream processor; the registry holds v1 and v2; after down and up again the registry still holds what it stored', async () => {
-    const stack = await stackOnFreePorts(runDir);
-    env = stack.env;
+    const stack = await onFreePorts();
     const up = await run('infra/up.ts');
     expect(up.stderr + up.stdout).toContain('crm-event-lab is up:');
     expect(up.code).toBe(0);

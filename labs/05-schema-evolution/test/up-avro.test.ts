@@ -3,32 +3,20 @@
  * folder and free ports, an event through nginx stored in the Confluent wire format, applied by
  * lab 05's worker and counted by lab 06's stream processor, then `npm run down`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../infra/processes.js';
 import { isOurs, readPids } from '../../../infra/stack.js';
-import { recordsWithKey, stackOnFreePorts, streamsLogLines, waitForCommittedLogins, waitForProfile } from '../../../infra/test/full-stack.js';
-import { runTsx } from '../../../infra/test/run-tsx.js';
+import { recordsWithKey, streamsLogLines, upRunFixture, waitForCommittedLogins, waitForProfile } from '../../../infra/test/full-stack.js';
 import { httpRequest } from '../../../shared/http.js';
 import { readWire } from '../src/wire-format.js';
 
-const runDir = mkdtempSync(join(tmpdir(), 'up-avro-test-'));
-let env: NodeJS.ProcessEnv = { CRM_LAB_RUN_DIR: runDir };
-
-const run = (file: string, args: string[] = []) => runTsx(file, { args, env, timeoutMs: 300_000 });
-
-afterAll(async () => {
-  await run('infra/down.ts');
-  rmSync(runDir, { recursive: true, force: true });
-});
+const { runDir, run, onFreePorts } = upRunFixture('up-avro-test');
 
 describe('npm run up -- --avro', () => {
   it("an event through nginx is stored as Confluent-framed Avro (byte 0, schema id), applied by lab 05's v2 worker with its device, and counted by lab 06's stream processor; down stops it all", async () => {
-    const stack = await stackOnFreePorts(runDir);
-    env = stack.env;
+    const stack = await onFreePorts();
     const up = await run('infra/up.ts', ['--avro']);
     expect(up.stderr + up.stdout).toContain('crm-event-lab is up, writing Avro:');
     expect(up.code).toBe(0);
