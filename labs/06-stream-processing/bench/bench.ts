@@ -42,6 +42,17 @@ const configs = [
 ];
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+/**
+ * Waits up to 30 s for `expected` latencies, then closes the clients and the engine (in that order)
+ * and answers p50/p99 of what was seen.
+ */
+async function settleLatencies(latencies: number[], expected: number, closing: ({ disconnect(): Promise<unknown> } | { stop(): Promise<unknown> })[]) {
+  const waitUntil = performance.now() + 30_000;
+  while (latencies.length < expected && performance.now() < waitUntil) await sleep(50);
+  for (const c of closing) await ('disconnect' in c ? c.disconnect() : c.stop());
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { seen: latencies.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
+}
 const log = pino({ level: 'warn' });
 // kafkajs' own error lines (a partition leader moving while topics are created) would bury the figures.
 process.env.KAFKAJS_LOG_LEVEL ??= 'nothing';
@@ -180,13 +191,7 @@ async function windowCloseLatency(env: Record<string, string>, start: (s: Stream
     await sleep(Math.max(0, TICK_MS - (performance.now() - tickStart)));
   }
   const expected = (tick - firstTimed) * users;
-  const waitUntil = performance.now() + 30_000;
-  while (latencies.length < expected && performance.now() < waitUntil) await sleep(50);
-  await producer.disconnect();
-  await reader.disconnect();
-  await app.stop();
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return { expected, seen: latencies.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
+  return { expected, ...(await settleLatencies(latencies, expected, [producer, reader, app])) };
 }
 
 /** The TypeScript processor in this process, as `windowCloseLatency` starts it. */
@@ -232,13 +237,7 @@ async function latency(env: Record<string, string>) {
     sent += events.length;
     await sleep(Math.max(0, tickMs - (performance.now() - tickStart)));
   }
-  const waitUntil = performance.now() + 30_000;
-  while (latencies.length < sent && performance.now() < waitUntil) await sleep(50);
-  await producer.disconnect();
-  await reader.disconnect();
-  await processor.stop();
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return { sent, seen: latencies.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
+  return { sent, ...(await settleLatencies(latencies, sent, [producer, reader, processor])) };
 }
 
 const startedAt = Date.now();
