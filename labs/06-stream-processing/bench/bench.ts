@@ -21,7 +21,7 @@ import { compileStreamsApp, ensureKafkaStreamsJars, startStreamsApp } from '../.
 import { repoRoot } from '../../../infra/paths.js';
 import { sleep } from '../../../infra/processes.js';
 import { createEventProducer, createKafka } from '../../../shared/kafka.js';
-import { backgroundLoad } from '../../01-ingest/bench/cpu.js';
+import { backgroundLoad } from '../../../bench/cpu.js';
 import type { EnrichedEvent } from '../../../shared/schema.js';
 import { StreamProcessor } from '../src/processor.js';
 import { StreamsEnv, type StreamsSettings } from '../src/settings.js';

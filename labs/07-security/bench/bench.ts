@@ -6,7 +6,7 @@
  * `SUMMARY {json}` line.
  */
 import { cpus, loadavg } from 'node:os';
-import { backgroundLoad } from '../../01-ingest/bench/cpu.js';
+import { backgroundLoad } from '../../../bench/cpu.js';
 import { measureEdgeCost } from './edge-cost.js';
 import { measureKafkaCost } from './kafka-cost.js';
 import { measurePiiCost } from './pii-cost.js';

@@ -25,7 +25,7 @@ import { ensureServerCert } from '../../../infra/tls.js';
 import { EDGE_PROXY_ADDRESS } from '../../../shared/config.js';
 import { createKafka, ensureTopic } from '../../../shared/kafka.js';
 import { pacedLoad } from '../../../shared/paced-load.js';
-import { figure, int, latencyOf, ms } from '../../01-ingest/bench/stats.js';
+import { figure, int, latencyOf, ms } from '../../../bench/stats.js';
 import { WriteKeyStore } from '../src/write-keys.js';
 
 const RATE = Number(process.env.RATE ?? 200);

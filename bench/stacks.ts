@@ -11,11 +11,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
-import { startKafka, type KafkaBroker } from '../../../infra/kafka.js';
-import { startNginx, type NginxServer } from '../../../infra/nginx.js';
-import { repoRoot } from '../../../infra/paths.js';
-import { freeConsecutivePorts, freePorts } from '../../../infra/processes.js';
+import { startApiReplica, type ApiReplica } from '../infra/api.js';
+import { startKafka, type KafkaBroker } from '../infra/kafka.js';
+import { startNginx, type NginxServer } from '../infra/nginx.js';
+import { repoRoot } from '../infra/paths.js';
+import { freeConsecutivePorts, freePorts } from '../infra/processes.js';
 import type { ComponentGroups } from './cpu.js';
 
 /** Limits in force during the bench: high enough that no request is refused, still evaluated on every request. */

@@ -6,7 +6,7 @@
  * and the stored-check counts what that costs.
  */
 import { createRequire } from 'node:module';
-import { createEventProducer, createKafka } from '../../../../shared/kafka.js';
+import { createEventProducer, createKafka } from '../../shared/kafka.js';
 import type { BenchClient } from './bench-producer.js';
 
 const KAFKAJS_VERSION: string = createRequire(import.meta.url)('kafkajs/package.json').version;

@@ -5,9 +5,9 @@
  * codec seam.
  */
 import { join } from 'node:path';
-import type { KafkaBroker } from '../../../infra/kafka.js';
-import { startRegistry } from '../../../infra/registry.js';
-import { measureAvroCost, type AvroCost } from '../../05-schema-evolution/bench/avro-measure.js';
+import type { KafkaBroker } from '../infra/kafka.js';
+import { startRegistry } from '../infra/registry.js';
+import { measureAvroCost, type AvroCost } from '../labs/05-schema-evolution/bench/avro-measure.js';
 import { figure } from './stats.js';
 
 export async function avroPhase(o: { kafka: KafkaBroker; root: string; events: number; codecEvents: number }): Promise<AvroCost> {

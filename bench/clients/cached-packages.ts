@@ -6,13 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { cacheDir } from '../../../../infra/paths.js';
+import { cacheDir } from '../../infra/paths.js';
 
 export const benchClientsDir = join(cacheDir, 'bench-clients');
 
 function requireFromCache(): NodeJS.Require {
   if (!existsSync(join(benchClientsDir, '.complete'))) {
-    throw new Error(`the compared Kafka clients are not installed in ${benchClientsDir}: run bash labs/01-ingest/bench/clients/install.sh`);
+    throw new Error(`the compared Kafka clients are not installed in ${benchClientsDir}: run bash bench/clients/install.sh`);
   }
   return createRequire(join(benchClientsDir, 'package.json'));
 }

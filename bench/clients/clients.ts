@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { startKafka, type KafkaBroker } from '../../../../infra/kafka.js';
+import { startKafka, type KafkaBroker } from '../../infra/kafka.js';
 import { backgroundLoad } from '../cpu.js';
 import { figure, int, ms } from '../stats.js';
 import type { BenchClient } from './bench-producer.js';
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const clients = selectedClients();
   const startedAt = Date.now();
   const root = mkdtempSync(join(tmpdir(), 'crm-bench-clients-'));
-  console.log('# Node Kafka clients, same workload, same broker (labs/01-ingest/bench/clients/clients.ts)\n');
+  console.log('# Node Kafka clients, same workload, same broker (bench/clients/clients.ts)\n');
   console.log(`date        ${new Date(startedAt).toISOString()}`);
   console.log(`machine     ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`);
   console.log(`load avg    ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min) before starting`);

@@ -29,11 +29,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createKafka, ensureTopic, readTopic } from '../../../shared/kafka.js';
-import { waitForStableGroup } from '../../../shared/testing/groups.js';
-import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
-import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
-import type { AvroCost } from '../../05-schema-evolution/bench/avro-measure.js';
+import { createKafka, ensureTopic, readTopic } from '../shared/kafka.js';
+import { waitForStableGroup } from '../shared/testing/groups.js';
+import { startWorker, type WorkerProcess } from '../infra/worker.js';
+import { ProfileStore } from '../labs/02-consumer-groups/src/profile-store.js';
+import type { AvroCost } from '../labs/05-schema-evolution/bench/avro-measure.js';
 import { avroPhase, avroSummary } from './avro-phase.js';
 import { backgroundLoad } from './cpu.js';
 import { acceptedIds, clientEvent, endToEndPhase, maxHttpPhase, pacedTrackPhase, producerPhase, replicaCpuMsPer, results, type PhaseResult } from './phases.js';
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   let lost = -1;
   let avro: AvroCost | undefined;
 
-  console.log('# crm-event-lab bench (labs/01-ingest/bench/bench.ts)\n');
+  console.log('# crm-event-lab bench (bench/bench.ts)\n');
   console.log(`date        ${startedAt.toISOString()}`);
   console.log(`machine     ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`);
   console.log(`load avg    ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min) before starting`);

@@ -1,4 +1,4 @@
-/** Latency statistics and number formatting for the benchmarks (pure; see test/bench-stats.test.ts). */
+/** Latency statistics and number formatting for the benchmarks (pure; see test/stats.test.ts). */
 
 /** Nearest-rank percentile of ascending-sorted values. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {

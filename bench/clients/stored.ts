@@ -3,8 +3,8 @@
  * high watermark) and counts the copies of each message by the sequence number in its event_id.
  * Also counts records on another partition than the Java client's murmur2 picks for their key.
  */
-import { createKafka, partitionFor } from '../../../../shared/kafka.js';
-import { scanTopic } from '../../../../shared/scan-topic.js';
+import { createKafka, partitionFor } from '../../shared/kafka.js';
+import { scanTopic } from '../../shared/scan-topic.js';
 import { seqOf } from './workload.js';
 
 export interface StoredCopies {

@@ -6,10 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import type { Kafka, Message, Producer } from 'kafkajs';
-import { createEventProducer, createKafka } from '../../../shared/kafka.js';
-import { consumerLag, totalLag } from '../../../shared/lag.js';
+import { createEventProducer, createKafka } from '../shared/kafka.js';
+import { consumerLag, totalLag } from '../shared/lag.js';
 import { cpuShare, cpuSnapshot, fmtCpu, type ComponentGroups, type CpuShare } from './cpu.js';
-import { pacedLoad } from '../../../shared/paced-load.js';
+import { pacedLoad } from '../shared/paced-load.js';
 import { producerBatches } from './producer-batches.js';
 import { int, latencyOf, ms, type Latency } from './stats.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { figure, latencyOf, percentile } from '../bench/stats.js';
+import { figure, latencyOf, percentile } from '../stats.js';
 
 describe('bench statistics', () => {
   it('takes nearest-rank percentiles of sorted values', () => {

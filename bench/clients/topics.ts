@@ -3,8 +3,8 @@
  * broker that has just started, a topic's metadata can lag its creation ("This server does not
  * host this topic-partition"), which a client's first send must not be timed against.
  */
-import { createKafka } from '../../../../shared/kafka.js';
-import { waitFor } from '../../../../infra/processes.js';
+import { createKafka } from '../../shared/kafka.js';
+import { waitFor } from '../../infra/processes.js';
 
 export async function createTopics(brokers: string[], topics: string[], partitions: number): Promise<void> {
   const admin = createKafka(brokers, 'bench-clients-setup').admin();
