@@ -87,3 +87,12 @@ export function cpuShare(before: CpuSnapshot, after: CpuSnapshot, groups: Compon
 export const fmtCpu = (c: CpuShare) =>
   `kafka ${c.kafka.toFixed(2)}, api ${c.api.toFixed(2)}, nginx ${c.nginx.toFixed(2)}, workers ${c.workers.toFixed(2)}, `
   + `toxiproxy ${c.toxiproxy.toFixed(2)}, load generator ${c.loadgen.toFixed(2)}, other ${c.other.toFixed(2)}`;
+
+/** CPU seconds of each named set of process groups between two snapshots, of the whole machine, and the window's length. */
+export function cpuSecondsByGroup(before: CpuSnapshot, after: CpuSnapshot, groups: Record<string, number[]>):
+  { byName: Record<string, number>; machine: number; windowS: number } {
+  const delta = (pgids: number[]) =>
+    pgids.reduce((sum, pgid) => sum + Math.max(0, (after.groups.get(pgid) ?? 0) - (before.groups.get(pgid) ?? 0)), 0);
+  const byName = Object.fromEntries(Object.entries(groups).map(([name, pgids]) => [name, delta(pgids) / CLK_TCK]));
+  return { byName, machine: (after.machine - before.machine) / CLK_TCK, windowS: (after.at - before.at) / 1000 };
+}

@@ -95,6 +95,10 @@ export interface FullStack {
   runDir: string;
   env: NodeJS.ProcessEnv;
   groups: ComponentGroups;
+  /** The process groups of each stage an event passes, the stream processor and the registry apart (bench/budget.ts). */
+  stages: Record<'nginx' | 'api' | 'kafka' | 'toxiproxy' | 'workers' | 'streams' | 'registry', number[]>;
+  /** The workers' profile store (processed_events holds when each event was applied). */
+  profileDb: string;
   /** What `up` printed. */
   upOutput: string;
   stop(): void;
@@ -138,6 +142,8 @@ export async function startFullStack(runDir: string): Promise<FullStack> {
     runDir,
     env,
     groups: { kafka: of('kafka'), api: of('api'), nginx: of('nginx'), workers: [...of('worker'), ...of('streams')], toxiproxy: of('toxiproxy') },
+    stages: { nginx: of('nginx'), api: of('api'), kafka: of('kafka'), toxiproxy: of('toxiproxy'), workers: of('worker'), streams: of('streams'), registry: of('registry') },
+    profileDb: join(runDir, 'profiles.db'),
     upOutput: up.stdout,
     stop,
   };
