@@ -2,7 +2,7 @@
  * Before and after, in one run: `npm run bench:api-ab -- [REV]` (default HEAD). One API replica of
  * lab 01 as it is at REV (a git worktree in a temp folder) and one of the working tree, each behind
  * its own nginx (same template, the bench's raised limits), on one broker, at LOG_LEVEL=info as `up`
- * runs them, loaded at the same time by two vegeta attacks at AB_RATE req/s (700: a third of 2,000)
+ * runs them (AB_BASE_ENV / AB_WORK_ENV add settings to one side), loaded at the same time by two vegeta attacks at AB_RATE req/s (700: a third of 2,000)
  * for AB_SECONDS, AB_ROUNDS times. Both sides share the machine's noise, so the difference in CPU
  * per request is the change's, whatever else runs. Prints each side's replica CPU µs per request,
  * nginx's, p50/p99 and statuses; last line `SUMMARY {json}`. Timings are printed, never asserted.
@@ -28,13 +28,18 @@ const REV = process.argv[2] ?? 'HEAD';
 const RATE = envNumber('AB_RATE', 700);
 const SECONDS = envNumber('AB_SECONDS', 20);
 const ROUNDS = envNumber('AB_ROUNDS', 2);
+/** Settings for one side only, `K=V,K=V`: e.g. AB_WORK_ENV=PRODUCER_LINGER_MS=5 with REV=HEAD compares a setting, not code. */
+const envOf = (name: string): Record<string, string> =>
+  Object.fromEntries((process.env[name] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+const BASE_ENV = envOf('AB_BASE_ENV');
+const WORK_ENV = envOf('AB_WORK_ENV');
 
 interface Side { name: string; replica: ManagedProcess; nginx: NginxServer }
 
 /** Lab 01's replica from another checkout of the repo (the worktree at REV). */
 async function startReplicaFrom(tree: string, brokers: string[], logDir: string): Promise<{ process: ManagedProcess; port: number }> {
   const [port] = await freePorts(1);
-  const env = { ...BENCH_LIMITS, LOG_LEVEL: 'info', KAFKAJS_LOG_LEVEL: 'warn', API_PORT: String(port), API_INSTANCE_ID: 'api-base', KAFKA_BROKERS: brokers.join(',') };
+  const env = { ...BENCH_LIMITS, LOG_LEVEL: 'info', KAFKAJS_LOG_LEVEL: 'warn', ...BASE_ENV, API_PORT: String(port), API_INSTANCE_ID: 'api-base', KAFKA_BROKERS: brokers.join(',') };
   const proc = launch('api-base', join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(tree, 'labs/01-ingest/src/server.ts')], { env, cwd: tree, logFile: join(logDir, 'api-base.log') });
   await waitFor(`api-base /ready (log ${proc.logFile})`, async () => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000 });
   return { process: proc, port: port! };
@@ -50,6 +55,7 @@ async function main(): Promise<void> {
   const rev = execFileSync('git', ['rev-parse', '--short', REV], { cwd: repoRoot, encoding: 'utf8' }).trim();
   const idle = await backgroundLoad();
   console.log(`# API replica, ${rev} vs the working tree, side by side (bench/api-ab.ts)\n`);
+  console.log(`settings: ${rev} ${JSON.stringify(BASE_ENV)}, working tree ${JSON.stringify(WORK_ENV)}`);
   console.log(`${new Date().toISOString()}; ${RATE} req/s to each for ${SECONDS} s, ${ROUNDS} rounds; background ${idle.busy.toFixed(2)} cores busy before the start`);
   const stops: (() => Promise<unknown>)[] = [];
   const results: Record<string, { load: VegetaResult; replicaUs: number; nginxUs: number }[]> = { [rev]: [], 'working tree': [] };
@@ -58,7 +64,7 @@ async function main(): Promise<void> {
     stops.push(() => kafka.process.stop());
     const base = await startReplicaFrom(tree, kafka.brokers, logDir);
     stops.push(() => base.process.stop());
-    const work = await startApiReplica({ id: 'api-work', brokers: kafka.brokers, logDir, env: { ...BENCH_LIMITS, LOG_LEVEL: 'info' } });
+    const work = await startApiReplica({ id: 'api-work', brokers: kafka.brokers, logDir, env: { ...BENCH_LIMITS, LOG_LEVEL: 'info', ...WORK_ENV } });
     stops.push(() => work.process.stop());
     const edge = async (name: string, port: number) => {
       const nginx = await startNginx({ upstreams: [`127.0.0.1:${port}`], rate: Number(BENCH_LIMITS.NGINX_RATE), burst: Number(BENCH_LIMITS.NGINX_BURST), prefix: join(root, `nginx-${name}`) });

@@ -33,6 +33,8 @@ const SECONDS = envNumber('BUDGET_SECONDS', 20);
 const WARMUP_S = envNumber('BUDGET_WARMUP_S', 5);
 const MAX_S = envNumber('BUDGET_MAX_S', 10);
 const PEER = process.env.BUDGET_PEER === '1';
+/** API replicas `up` starts (API_PORTS): 3, the seed's, by default. */
+const REPLICAS = Math.round(envNumber('BUDGET_REPLICAS', 3));
 const KEEP = process.env.BENCH_KEEP === '1';
 const TOPIC = 'crm-events';
 
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
   const idle = await backgroundLoad();
   console.log(`background  ${idle.busy.toFixed(2)} of ${cpus().length} cores busy (steal ${idle.steal.toFixed(2)}) over 2 s before the bench started anything`);
   console.log(`phases      ${RATES.join(', ')} req/s for ${SECONDS} s each (BUDGET_RATES, BUDGET_SECONDS), then the maximum for ${MAX_S} s; warm-up ${WARMUP_S} s`);
+  console.log(`replicas    ${REPLICAS} API replicas (BUDGET_REPLICAS)`);
   console.log(`limits      raised so that nothing is refused: ${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const bin = vegetaBin();
   console.log(`generator   vegeta v12.12.0 (${bin}): evenly paced, open loop, its own process (its CPU is the "load generator" row)`);
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
   let peer: PeerResult | undefined;
   try {
     console.log(`\nStarting the full stack with infra/up.ts (own ports, run folder ${join(root, 'full')})...`);
-    full = await startFullStack(join(root, 'full'));
+    full = await startFullStack(join(root, 'full'), { replicas: REPLICAS });
     const url = `${full.nginxUrl}/track`;
     const lag = { brokers: full.brokers, groupId: 'crm-event-processors', topic: TOPIC };
     await budgetPhase({ name: 'warm-up', bin, url, rate: 250, durationS: WARMUP_S, workDir: work, body, stages: full.stages, quiet: true });
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
   }
 
   printBudgetTable(phases);
-  const summary = budgetSummary(phases, e2e, lost, peer);
+  const summary = { ...budgetSummary(phases, e2e, lost, peer), replicas: REPLICAS };
   console.log(`\nLoad avg after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; total ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`);
   if (lost === 0 && !KEEP) rmSync(root, { recursive: true, force: true });
   else console.log(`Logs and broker data kept in ${root}`);

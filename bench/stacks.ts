@@ -107,8 +107,10 @@ export interface FullStack {
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /** Runs `infra/up.ts` on free ports in `runDir`, as `npm run up` would (installs are the caller's business). */
-export async function startFullStack(runDir: string): Promise<FullStack> {
-  const [kafka, controller, proxiedListener, viaToxiproxy, toxiproxy, nginx, api1, api2, api3, dashboard, registry] = await freePorts(11);
+export async function startFullStack(runDir: string, o: { replicas?: number } = {}): Promise<FullStack> {
+  const [kafka, controller, proxiedListener, viaToxiproxy, toxiproxy, nginx, dashboard, registry] = await freePorts(8);
+  // `up` starts one replica per port of API_PORTS (3 by default).
+  const apiPorts = await freePorts(o.replicas ?? 3);
   const workerBase = (await freeConsecutivePorts(2)) - 1; // worker-n serves metrics on base + n
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -120,7 +122,7 @@ export async function startFullStack(runDir: string): Promise<FullStack> {
     KAFKA_TOXIPROXY_PORT: String(viaToxiproxy),
     TOXIPROXY_PORT: String(toxiproxy),
     NGINX_PORT: String(nginx),
-    API_PORTS: [api1, api2, api3].join(','),
+    API_PORTS: apiPorts.join(','),
     WORKER_METRICS_PORT_BASE: String(workerBase),
     DASHBOARD_PORT: String(dashboard),
     SCHEMA_REGISTRY_PORT: String(registry),
@@ -137,7 +139,7 @@ export async function startFullStack(runDir: string): Promise<FullStack> {
   const of = (prefix: string) => pids.filter((p) => p.name.startsWith(prefix)).map((p) => p.pid);
   return {
     nginxUrl: `http://127.0.0.1:${nginx}`,
-    apiUrls: [api1, api2, api3].map((port) => `http://127.0.0.1:${port}`),
+    apiUrls: apiPorts.map((port) => `http://127.0.0.1:${port}`),
     brokers: [`127.0.0.1:${kafka}`],
     runDir,
     env,

@@ -51,6 +51,15 @@ const ConfigSchema = z.object({
   /** Events waiting for the next produce request, at most; beyond it /track answers 503 at once. */
   PRODUCER_MAX_QUEUED_EVENTS: int(10_000),
   PRODUCER_MAX_QUEUED_BYTES: int(16 * 1024 * 1024),
+  /**
+   * Load shedding (labs/01-ingest/src/load-shed.ts): a replica answers /track and /batch 503
+   * `overloaded` at once when this many of them are in flight, or when the request waited this
+   * many ms since nginx forwarded it (X-Request-Start); 0 turns either off.
+   */
+  LOAD_SHED_MAX_IN_FLIGHT: int(128),
+  LOAD_SHED_MAX_WAIT_MS: int(500),
+  /** The API's listen backlog: connections the kernel completes and queues before the replica accepts them (capped by net.core.somaxconn). */
+  API_LISTEN_BACKLOG: int(4096),
   /** The API's producer is idempotent (safe with batching: one produce request in flight). */
   KAFKA_PRODUCER_IDEMPOTENT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /**

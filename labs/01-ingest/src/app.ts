@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import proxyAddr from '@fastify/proxy-addr';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../../../shared/config.js';
@@ -9,7 +9,10 @@ import { nowMs, parseRequestStart, formatSpans, type Spans } from '../../../shar
 import { ApiError, API_ERRORS, errorBody, type ApiErrorCode } from './errors.js';
 import { checkEvent } from './check-event.js';
 import { encodeBatch, publishBatch, sortBatch } from './batch.js';
-import { decodedBody, type BodyFacts } from './request-body.js';
+import { decodedBody, registerJsonParser, type BodyFacts } from './request-body.js';
+import { httpObserver, requestLog } from './request-metrics.js';
+import { clientIp } from './client-ip.js';
+import { lazyChildLogger } from './lazy-logger.js';
 import { batchEventIdFromEdgeRequestId, eventIdFromEdgeRequestId, isEdgeRequestId } from './event-ids.js';
 import { enrich } from './enrich.js';
 import { EventBudget } from './event-budget.js';
@@ -17,12 +20,13 @@ import { KafkaUnavailableError, type EventPublisher } from './publisher.js';
 import { EventEncodeError, type EventCodec } from './event-codec.js';
 import { peerGuard, writeKeyGuard, type Authenticate } from './edge-guards.js';
 import { customerLimitHook, customerLimitSettings, type CustomerRateLimit } from './customer-limit.js';
+import { loadShedHook, type LoadShedConfig } from './load-shed.js';
 
 export { eventIdFromEdgeRequestId, batchEventIdFromEdgeRequestId } from './event-ids.js';
 
 type AppConfig = Pick<Config,
   'KAFKA_TOPIC' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_MS' | 'BODY_LIMIT_BYTES' | 'TRUST_PROXY' | 'API_INSTANCE_ID' | 'LOG_LEVEL'
-  | 'BATCH_MAX_EVENTS' | 'BATCH_BODY_LIMIT_BYTES' | 'BATCH_RATE_LIMIT_EVENTS'>;
+  | 'BATCH_MAX_EVENTS' | 'BATCH_BODY_LIMIT_BYTES' | 'BATCH_RATE_LIMIT_EVENTS'> & LoadShedConfig;
 
 /** What the routes need of the sink: publish (resolves on the broker's ack) and readiness. */
 export type Publisher = Pick<EventPublisher, 'publish' | 'ready'>;
@@ -62,15 +66,26 @@ export async function buildApp(
   const { codec, customerRateLimit } = options;
   const metrics = options.metrics ?? createApiMetrics();
   const isTrustedProxy = proxyAddr.compile(config.TRUST_PROXY.split(',').map((a) => a.trim()));
-  const fromTrustedProxy = (socket: { remoteAddress?: string }) => isTrustedProxy(socket.remoteAddress ?? '', 0);
+  // Asked two or three times a request; nginx's keep-alive connections make the answer per socket worth keeping.
+  const trustedSockets = new WeakMap<object, boolean>();
+  const fromTrustedProxy = (socket: { remoteAddress?: string }) => {
+    let trusted = trustedSockets.get(socket);
+    if (trusted === undefined) trustedSockets.set(socket, trusted = isTrustedProxy(socket.remoteAddress ?? '', 0));
+    return trusted;
+  };
   const topic = config.KAFKA_TOPIC;
   const batchBudget = new EventBudget(config.BATCH_RATE_LIMIT_EVENTS, config.RATE_LIMIT_WINDOW_MS);
-  // Per request: trace spans (epoch ms), and what the body stream saw.
+  // Per request: trace spans (epoch ms), what the body parser saw (only when the body was not UTF-8), the gzip stream.
   const spans = new WeakMap<object, Spans>();
   const bodyFacts = new WeakMap<object, BodyFacts>();
   const bodyStreams = new WeakMap<object, Readable>();
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: { level: config.LOG_LEVEL } }),
+    // Fastify's two lines per request (received, completed) cost a replica more CPU than validating
+    // the event; requestLog() below writes one line per refused or failed request, and every request at debug.
+    logController: new LogController({ disableRequestLogging: true }),
+    // A request's child logger is made only when it logs (lazy-logger.ts).
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
     // nginx's X-Request-Id becomes the request id only when nginx sent it: a direct client's
@@ -84,32 +99,39 @@ export async function buildApp(
 
   // Only JSON bodies are events; anything else gets a 415 rather than a confusing 400.
   app.removeContentTypeParser('text/plain');
+  // JSON read as bytes: UTF-8 checked in one native call, then Fastify's own parser.
+  registerJsonParser(app, bodyFacts);
 
-  // gzip and UTF-8: the parser reads the decoded stream, limited to the route's bodyLimit.
-  app.addHook('preParsing', async (request, _reply, payload) => {
-    const facts: BodyFacts = { invalidUtf8: false };
-    bodyFacts.set(request, facts);
-    const decoded = decodedBody(payload, request.headers['content-encoding'], facts);
-    bodyStreams.set(request, decoded);
-    return decoded;
+  // gzip: the parser reads the inflated stream, limited to the route's bodyLimit; a plain body is read as it came.
+  // (Hooks on the hot path take a callback rather than returning a promise: one allocation fewer per hook and request.)
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    let decoded: Readable;
+    try {
+      decoded = decodedBody(payload, request.headers['content-encoding']);
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (decoded !== payload) bodyStreams.set(request, decoded);
+    done(null, decoded);
   });
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('x-api-instance', config.API_INSTANCE_ID);
-  });
-
-  // Metrics and trace: when the request arrived, and what it was answered.
-  app.addHook('onRequest', async (request) => {
+  // Trace: when the request arrived; every answer names the replica.
+  app.addHook('onRequest', (request, reply, done) => {
     spans.set(request, { api_received: nowMs() });
+    reply.header('x-api-instance', config.API_INSTANCE_ID);
+    done();
   });
+  // Past capacity, /track and /batch are answered 503 `overloaded` at once, before their body is read.
+  app.addHook('onRequest', loadShedHook(config));
   // Lab 07: who may call, then whose key it is (in this order: a stranger learns nothing about keys).
   if (options.allowedPeers) app.addHook('onRequest', peerGuard(options.allowedPeers));
   if (options.authenticate) app.addHook('onRequest', writeKeyGuard(options.authenticate));
-  app.addHook('onResponse', async (request, reply) => {
+  const observe = httpObserver(metrics);
+  app.addHook('onResponse', (request, reply, done) => {
     bodyStreams.get(request)?.destroy(); // a body cut off at its limit is not inflated further
-    const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    observe(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime);
+    requestLog(request, reply);
+    done();
   });
 
   app.get('/metrics', async (_request, reply) => reply.type(metricsContentType).send(await metrics.registry.metrics()));
@@ -146,7 +168,7 @@ export async function buildApp(
     ? customerLimitSettings(customerRateLimit, metrics, describeWindow(customerRateLimit.timeWindowMs))
     : {
       global: false,
-      keyGenerator: (request) => request.ip,
+      keyGenerator: clientIp,
       onExceeded: () => metrics.rateLimited.inc({ source: 'api' }),
       errorResponseBuilder: (_request, context) => new ApiError('rate_limited',
         `rate limit of ${context.max} requests per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP exceeded; retry in ${context.after}`),
@@ -231,7 +253,7 @@ export async function buildApp(
       return sendError(reply, 'payload_too_large', `the batch has ${body.length} events; at most ${config.BATCH_MAX_EVENTS}`);
     }
     // Counted in events, before validation: a batch costs what it asks the API to look at.
-    const budget = batchBudget.take(request.ip, body.length);
+    const budget = batchBudget.take(clientIp(request), body.length);
     if (!budget.ok) {
       metrics.rateLimited.inc({ source: 'api' });
       reply.header('retry-after', String(budget.retryAfterS));

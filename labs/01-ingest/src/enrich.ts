@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { CRMEvent, EnrichedEvent } from '../../../shared/schema.js';
 import { newEventId } from './event-ids.js';
 import { customerOf } from './request-customer.js';
+import { clientIp } from './client-ip.js';
 
 /**
  * The event as written to Kafka: the client's, plus event_id (the client's; else `derivedId`,
@@ -14,7 +15,7 @@ export function enrich(event: CRMEvent, request: FastifyRequest, derivedId: stri
     ...event,
     event_id: event.event_id ?? derivedId ?? newEventId(),
     server_timestamp: new Date().toISOString(),
-    client_ip: request.ip,
+    client_ip: clientIp(request),
     request_id: String(request.id),
     ...(customerId === undefined ? {} : { customer_id: customerId }),
   };

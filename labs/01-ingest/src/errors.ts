@@ -26,6 +26,7 @@ export const API_ERRORS = {
   not_ready: { status: 503, retryable: true, meaning: '/ready on a replica: producer not connected or its last write failed' },
   schema_registry_unavailable: { status: 503, retryable: true, meaning: 'lab 05\'s Avro API: the schema registry did not answer and the writer schema id is not cached yet: retry with the same event_id' },
   schema_not_registered: { status: 503, retryable: true, meaning: 'lab 05\'s Avro API: its schema version is not registered under the topic\'s subject (run `npm run up`)' },
+  overloaded: { status: 503, retryable: true, meaning: 'a replica past capacity (LOAD_SHED_MAX_IN_FLIGHT requests in flight, or the request waited LOAD_SHED_MAX_WAIT_MS since nginx forwarded it) shed it before reading its body: nothing stored, wait `Retry-After` seconds' },
   service_unavailable: { status: 503, retryable: true, meaning: 'nginx: no replica could take the request' },
   gateway_timeout: { status: 504, retryable: true, meaning: 'nginx: the replica did not answer in time (maybe stored): retry with the same event_id' },
   http_version_not_supported: { status: 505, retryable: false, meaning: 'nginx: an HTTP version other than 1.0 and 1.1' },

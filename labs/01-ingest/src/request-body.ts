@@ -1,61 +1,59 @@
+import { isUtf8 } from 'node:buffer';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 
-/** What the body stream learnt about the bytes it passed on. */
+/** What the body parser learnt about the bytes it parsed. */
 export interface BodyFacts {
   /** Some bytes were not UTF-8; JSON parsing turned them into U+FFFD. */
   invalidUtf8: boolean;
 }
 
 /**
- * The stream Fastify's JSON parser reads, for a preParsing hook: the request body, gunzipped when
- * `Content-Encoding: gzip`, with its UTF-8 checked on the way. Fastify counts the bytes this stream
- * emits against the route's bodyLimit, so a gzip bomb is cut off (413) after bodyLimit
- * decompressed bytes: gunzip is pulled chunk by chunk and stops when the parser stops reading.
+ * The stream Fastify's body parser reads, for a preParsing hook. A plain body is Fastify's own
+ * request stream, untouched: most requests need no stream of ours, and two Transforms per request
+ * were a measurable share of a replica's CPU (docs/benchmarks.md, "Where the two cores go").
+ * With `Content-Encoding: gzip` it is the gunzipped body. Fastify counts the bytes this stream emits
+ * against the route's bodyLimit, so a gzip bomb is cut off (413) after bodyLimit decompressed bytes:
+ * gunzip is pulled chunk by chunk and stops when the parser stops reading.
  */
-export function decodedBody(raw: Readable, contentEncoding: string | undefined, facts: BodyFacts): Readable & { receivedEncodedLength: number } {
+export function decodedBody(raw: Readable, contentEncoding: string | undefined): Readable {
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
-  if (encoding !== 'identity' && encoding !== 'gzip') {
+  if (encoding === 'identity') return raw;
+  if (encoding !== 'gzip') {
     throw new ApiError('unsupported_content_encoding', `Content-Encoding ${JSON.stringify(contentEncoding)} is not supported; send gzip or no encoding`);
   }
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  const checkUtf8 = (chunk?: Buffer) => {
-    if (facts.invalidUtf8) return;
-    try {
-      utf8.decode(chunk, { stream: chunk !== undefined });
-    } catch {
-      facts.invalidUtf8 = true;
-    }
-  };
-  const checked = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      checkUtf8(chunk);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      checkUtf8();
-      callback();
-    },
-  }) as Transform & { receivedEncodedLength: number };
-  // Fastify compares this with Content-Length: the bytes that came over the wire, compressed or not.
-  checked.receivedEncodedLength = 0;
+  // What the parser reads: the inflated bytes, and errors as the client's 400s.
+  const inflated = Object.assign(new Transform({ transform: (chunk, _encoding, callback) => callback(null, chunk) }), { receivedEncodedLength: 0 });
+  // Fastify compares receivedEncodedLength with Content-Length: the bytes that came over the wire, compressed.
   const counted = raw.pipe(new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      checked.receivedEncodedLength += chunk.length;
+      inflated.receivedEncodedLength += chunk.length;
       callback(null, chunk);
     },
   }));
-
   // pipe() does not pass errors on: a client that goes away must end the parser's read too.
   // (Not pipeline(): it would destroy the request on a gzip error, before the 400 is sent.)
-  raw.on('error', (error) => checked.destroy(error));
-  raw.on('aborted', () => checked.destroy(new ApiError('invalid_request', 'the client closed the request before its body ended')));
-
-  if (encoding === 'identity') return counted.pipe(checked);
+  raw.on('error', (error) => inflated.destroy(error));
+  raw.on('aborted', () => inflated.destroy(new ApiError('invalid_request', 'the client closed the request before its body ended')));
   const gunzip = createGunzip();
-  gunzip.on('error', (error) => checked.destroy(new ApiError('invalid_request', `request body is not valid gzip: ${error.message}`)));
+  gunzip.on('error', (error) => inflated.destroy(new ApiError('invalid_request', `request body is not valid gzip: ${error.message}`)));
   // A body cut off at the limit: stop inflating what nobody will read.
-  checked.on('close', () => { counted.unpipe(gunzip); gunzip.destroy(); });
-  return counted.pipe(gunzip).pipe(checked);
+  inflated.on('close', () => { counted.unpipe(gunzip); gunzip.destroy(); });
+  return counted.pipe(gunzip).pipe(inflated);
+}
+
+/**
+ * JSON bodies are read as bytes, checked for UTF-8 in one native call (`buffer.isUtf8`), then parsed
+ * by Fastify's own JSON parser (same errors, same prototype-poisoning refusals). Invalid bytes
+ * become U+FFFD as before; `facts` records that, so the route can name the fields.
+ */
+export function registerJsonParser(app: FastifyInstance, facts: WeakMap<object, BodyFacts>): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request: FastifyRequest, body: Buffer, done) => {
+    if (!isUtf8(body)) facts.set(request, { invalidUtf8: true });
+    parseJson(request, body.toString('utf8'), done);
+  });
 }

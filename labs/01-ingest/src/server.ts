@@ -18,7 +18,9 @@ publisher.start().catch((error) => {
   log.fatal({ err: error }, 'cannot publish to this topic');
   process.exit(1);
 });
-await app.listen({ host: config.API_HOST, port: config.API_PORT });
+// A deep accept queue: under a burst nginx's connects complete in the kernel while the replica is busy,
+// instead of timing out (Node's default backlog is 511).
+await app.listen({ host: config.API_HOST, port: config.API_PORT, backlog: config.API_LISTEN_BACKLOG });
 
 onShutdownSignal(async (signal) => {
   log.info({ signal }, 'shutting down: finishing in-flight requests');
