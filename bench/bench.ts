@@ -1,5 +1,5 @@
 /**
- * Lab 01 benchmark: `npm run bench`. Prints each phase, two tables and, last, one line
+ * The whole-system benchmark: `npm run bench`. Prints each phase, two tables and, last, one line
  * `SUMMARY {json}` with the figures the targets are about. Timings are printed, never asserted.
  *
  * In one run, side by side:
@@ -16,7 +16,8 @@
  *     BENCH_AVRO_EVENTS (2,000) POSTs through lab 01's app writing JSON, then Avro (events/s, CPU per
  *     event); bytes per event, as record values and on the broker's disk;
  *  7. the *full* stack exactly as `npm run up` runs it (stacks.ts), paced at BENCH_TARGET_RATE for
- *     BENCH_FULL_S (30 s), with the workers' lag sampled every 250 ms.
+ *     BENCH_FULL_S (30 s) by vegeta (bench/vegeta, installed on first use), with the workers' lag
+ *     sampled every 250 ms.
  * Rate limits are raised by configuration (printed) so that nothing is refused. Every 202 is
  * then looked up in its topic by event_id; a lost one fails the bench (exit 1).
  * Every process it starts is stopped at the end, whatever happens.
@@ -26,7 +27,7 @@
  * events per /batch request), BENCH_AVRO_EVENTS (2000), BENCH_AVRO_CODEC_EVENTS (20000), BENCH_KEEP=1
  * keeps the temp folder (broker data, logs).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createKafka, ensureTopic, readTopic } from '../shared/kafka.js';
@@ -36,7 +37,8 @@ import { ProfileStore } from '../labs/02-consumer-groups/src/profile-store.js';
 import type { AvroCost } from '../labs/05-schema-evolution/bench/avro-measure.js';
 import { avroPhase, avroSummary } from './avro-phase.js';
 import { backgroundLoad } from './cpu.js';
-import { acceptedIds, clientEvent, endToEndPhase, maxHttpPhase, pacedTrackPhase, producerPhase, replicaCpuMsPer, results, type PhaseResult } from './phases.js';
+import { acceptedIds, clientEvent, endToEndPhase, maxHttpPhase, pacedTrackPhase, producerPhase, replicaCpuMsPer, results, vegetaTrackPhase, type PhaseResult } from './phases.js';
+import { vegetaBin } from './vegeta/attack.js';
 import { BENCH_LIMITS, startFullStack, startStrippedStack, type FullStack, type StrippedStack } from './stacks.js';
 import { figure, int, ms } from './stats.js';
 import { envNumber } from './env.js';
@@ -124,9 +126,13 @@ async function fullStackPhase(root: string): Promise<FullStack> {
   console.log(`\n7. The full stack, started by infra/up.ts as \`npm run up\` runs it (own ports, run folder ${join(root, 'full')})`);
   const full = await startFullStack(join(root, 'full'));
   console.log(full.upOutput.split('\n').filter((l) => /^\s+(kafka|toxiproxy|api-|worker-|nginx)/.test(l)).join('\n'));
-  await pacedTrackPhase({ name: 'warm-up', stack: FULL, url: full.nginxUrl, rate: TARGET_RATE / 4, durationS: WARMUP_S, connections: CONNECTIONS, groups: full.groups, quiet: true });
-  await pacedTrackPhase({ name: `POST /track via nginx, ${int(TARGET_RATE)} req/s, ${FULL_S} s`, stack: FULL, url: full.nginxUrl, rate: TARGET_RATE,
-    durationS: FULL_S, connections: CONNECTIONS, groups: full.groups, lag: { brokers: full.brokers, groupId: 'crm-event-processors', topic: TOPIC },
+  // vegeta, not this process: the load generator must not eat the budget of the stack it measures (bench:budget has the per-stage table).
+  const bin = vegetaBin();
+  const workDir = join(root, 'vegeta');
+  mkdirSync(workDir, { recursive: true });
+  await vegetaTrackPhase({ name: 'warm-up', stack: FULL, url: full.nginxUrl, rate: TARGET_RATE / 4, durationS: WARMUP_S, groups: full.groups, bin, workDir, quiet: true });
+  await vegetaTrackPhase({ name: `POST /track via nginx, ${int(TARGET_RATE)} req/s, ${FULL_S} s`, stack: FULL, url: full.nginxUrl, rate: TARGET_RATE,
+    durationS: FULL_S, groups: full.groups, bin, workDir, lag: { brokers: full.brokers, groupId: 'crm-event-processors', topic: TOPIC },
     replicaUrls: full.apiUrls });
   return full;
 }

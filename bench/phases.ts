@@ -12,6 +12,7 @@ import { cpuShare, cpuSnapshot, fmtCpu, type ComponentGroups, type CpuShare } fr
 import { pacedLoad } from '../shared/paced-load.js';
 import { producerBatches } from './producer-batches.js';
 import { int, latencyOf, ms, type Latency } from './stats.js';
+import { vegetaAttack } from './vegeta/attack.js';
 
 export interface PhaseResult {
   name: string;
@@ -211,6 +212,39 @@ export async function pacedTrackPhase(o: {
     non2xx: non2xx.reduce((sum, [, n]) => sum + n, 0), non2xxDetail: non2xx.map(([code, n]) => `${code}: ${n}`).join(', '),
     errors: load.errors, durationS: load.elapsedS, cpu: cpuShare(before, after, o.groups), maxLag,
     eventsPerProduce: await batches.stop(),
+  };
+  return o.quiet ? phase : report(phase);
+}
+
+/**
+ * The same paced phase driven by vegeta (bench/vegeta: a Go process of its own, cheap on CPU), for
+ * the full stack: its CPU is added to the load generator's column (and taken out of "other").
+ */
+export async function vegetaTrackPhase(o: {
+  name: string; stack: string; url: string; rate: number; durationS: number; groups: ComponentGroups; bin: string; workDir: string;
+  lag?: { brokers: string[]; groupId: string; topic: string }; quiet?: boolean; replicaUrls?: string[];
+}): Promise<PhaseResult> {
+  const lag = o.lag ? sampleLag(o.lag.brokers, o.lag.groupId, o.lag.topic) : undefined;
+  const batches = await producerBatches(o.replicaUrls);
+  const before = cpuSnapshot();
+  const load = await vegetaAttack({ bin: o.bin, url: `${o.url}/track`, rate: o.rate, durationS: o.durationS, workDir: o.workDir, name: o.name, body: (i) => clientEvent(i) })
+    .catch(async (error: unknown) => {
+      await lag?.stop().catch(() => undefined);
+      throw error;
+    });
+  const after = cpuSnapshot();
+  const maxLag = await lag?.stop();
+  for (const a of load.accepted) acceptedIds.add(a.id);
+  const cpu = cpuShare(before, after, o.groups);
+  const vegetaCores = load.cpuSeconds / ((after.at - before.at) / 1000);
+  cpu.loadgen += vegetaCores;
+  cpu.other = Math.max(0, cpu.other - vegetaCores);
+  const non2xx = Object.entries(load.statuses).filter(([code]) => !code.startsWith('2'));
+  const phase: PhaseResult = {
+    name: o.name, stack: o.stack, target: `${int(o.rate)} req/s`, concurrency: 'paced (vegeta, open loop)',
+    rate: load.goodput, unit: 'req/s', latency: load.latency, ok: load.accepted.length,
+    non2xx: non2xx.reduce((sum, [, n]) => sum + n, 0), non2xxDetail: non2xx.map(([code, n]) => `${code}: ${n}`).join(', '),
+    errors: load.errors, durationS: load.wallS, cpu, maxLag, eventsPerProduce: await batches.stop(),
   };
   return o.quiet ? phase : report(phase);
 }
