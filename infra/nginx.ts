@@ -53,7 +53,8 @@ const TLS_ONLY_BLOCK = /\n[ \t]*# tls-only:begin[\s\S]*?# tls-only:end[^\n]*/g;
 
 export function renderNginxConf(o: Required<Omit<NginxOptions, 'keepAfterExit' | 'pickPorts' | Defaulted>> & Pick<NginxOptions, Defaulted>): string {
   if (o.tls && o.plainHttpPort === undefined) throw new Error('nginx with tls needs plainHttpPort, the port that refuses plain HTTP');
-  const servers = o.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=5s;`).join('\n');
+  // max_fails=0: never marked dead by counting failures (the template says why).
+  const servers = o.upstreams.map((u) => `    server ${u} max_fails=0;`).join('\n');
   const values: Record<string, string> = {
     WORKERS: String(o.workers),
     PREFIX: o.prefix,

@@ -15,7 +15,7 @@
  *   compose containers share the host's); a client that sends its own stamp only gets itself shed.
  * A shed request wrote nothing (no event_id is assigned): the client retries it as it was.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Config } from '../../../shared/config.js';
 import { nowMs, parseRequestStart } from '../../../shared/trace.js';
 import { API_ERRORS, errorBody } from './errors.js';
@@ -41,16 +41,19 @@ export function loadShedHook(config: LoadShedConfig) {
     const waitedMs = forwardedAt === undefined ? 0 : nowMs() - forwardedAt;
     return waitedMs > maxWaitMs ? `it waited ${Math.round(waitedMs)} ms to be read (limit ${maxWaitMs} ms)` : undefined;
   };
-  return async function loadShed(request: FastifyRequest, reply: FastifyReply) {
-    if (!SHED_ROUTES.has(request.routeOptions.url ?? '')) return;
+  // A callback, not a promise, like the app's other hooks on the hot path; answering early means not calling done().
+  return function loadShed(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    if (!SHED_ROUTES.has(request.routeOptions.url ?? '')) return done();
     const reason = overloaded(request);
     if (reason) {
       reply.header('retry-after', String(RETRY_AFTER_S));
-      return reply.code(API_ERRORS.overloaded.status)
+      reply.code(API_ERRORS.overloaded.status)
         .send(errorBody('overloaded', `this replica is past capacity (${reason}); nothing was stored: retry after Retry-After seconds`));
+      return;
     }
     inFlight++;
     // 'close' comes once per response, answered or cut off.
     reply.raw.once('close', release);
+    done();
   };
 }

@@ -14,7 +14,9 @@ const kafka = createKafka(config.kafkaBrokers, `${config.KAFKA_CLIENT_ID}-${conf
 const metrics = createApiMetrics(createRegistry({ defaults: true, labels: { instance_id: config.API_INSTANCE_ID } }));
 const publisher = new EventPublisher(kafka, { ...publisherOptionsFrom(config, log), onBatchSent: (events) => metrics.producerBatchEvents.observe(events) });
 const app = await buildApp(config, publisher, log, { metrics });
-publisher.start().catch((error) => {
+// It listens only once the producer is connected: nginx (max_fails=0) sends a replica requests as soon
+// as it accepts connections, and until then each would be a 503; a port not yet open is skipped.
+await publisher.start().catch((error) => {
   log.fatal({ err: error }, 'cannot publish to this topic');
   process.exit(1);
 });

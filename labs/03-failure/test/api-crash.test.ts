@@ -78,7 +78,7 @@ describe('scenario 1: an API replica crashes under load', () => {
       await waitFor('300 more accepted events with the replica dead', () => accepted(killedAt) >= 300, { timeoutMs: 30_000 });
       const duringOutage = ledger.tally(killedAt);
 
-      // Restart it; nginx tries it again once fail_timeout (5 s) has passed since its last failure.
+      // Restart it; nginx sends it requests again as soon as it accepts connections (max_fails=0).
       replicas[1] = await restartApiReplica(victim);
       replicaBack();
       const restartedAt = ledger.sent;
