@@ -26,13 +26,20 @@ export function createWorkerInstrumentation(o: {
       o.onTrace?.(trace);
     },
   });
+  // One labelled child per result, looked up once: `inc({ result })` hashes the labels on every event.
+  const processedBy = new Map<string, { inc(): void }>();
+  const countProcessed = (result: string) => {
+    let child = processedBy.get(result);
+    if (!child) processedBy.set(result, (child = o.metrics.eventsProcessed.labels({ result })));
+    child.inc();
+  };
   return {
     traces,
     batchPolled: (partition) => traces.polled(partition),
     committed: (partition, nextOffset) => traces.committed(partition, nextOffset),
     processed: (message, consumed, result, seconds) => {
       o.metrics.processingDuration.observe(seconds);
-      o.metrics.eventsProcessed.inc({ result });
+      countProcessed(result);
       traces.processed({
         request_id: message.headers?.request_id?.toString(),
         event_id: message.headers?.event_id?.toString(),

@@ -8,6 +8,7 @@ export class LogSampler {
   private windowStart = 0;
   private inWindow = 0;
   private skipped = 0;
+  private lastSummary = -Infinity;
 
   constructor(private readonly perSecond: number, private readonly now: () => number = Date.now) {}
 
@@ -24,6 +25,17 @@ export class LogSampler {
     }
     this.skipped++;
     return false;
+  }
+
+  /**
+   * Lines not written since the last summary, at most once per `intervalMs` (0 until then): one
+   * summary line per transaction would itself be a line per few events under paced load.
+   */
+  drainSkippedIfDue(intervalMs = 1_000): number {
+    const now = this.now();
+    if (this.skipped === 0 || now - this.lastSummary < intervalMs) return 0;
+    this.lastSummary = now;
+    return this.drainSkipped();
   }
 
   /** Lines not written since the last call. */

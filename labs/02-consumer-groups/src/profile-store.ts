@@ -47,8 +47,12 @@ export interface ProfileStoreOptions {
  */
 const SCHEMA_VERSION = 1;
 
+const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /** A timestamp as a UTC ISO string of fixed width, so that text order is time order. */
 export function utcInstant(timestamp: string): string {
+  // Already in that form (the API's server_timestamp always is): a per-event Date round trip saved.
+  if (CANONICAL_UTC.test(timestamp)) return timestamp;
   const ms = Date.parse(timestamp);
   if (Number.isNaN(ms)) throw new RangeError(`not a time: ${timestamp}`);
   return new Date(ms).toISOString();

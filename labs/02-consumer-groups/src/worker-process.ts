@@ -24,6 +24,10 @@ export const WorkerEnv = z.object({
   COMMIT_EVERY: z.coerce.number().int().positive().default(500),
   /** Per-event "Processed [...]" info lines per second at most; the others go to debug (lab 02's README). */
   EVENT_LOG_PER_SECOND: z.coerce.number().int().nonnegative().default(10),
+  /** A fetch is answered once this many bytes are there, or after FETCH_MAX_WAIT_MS (lab 02's README, "Fetch settings"). */
+  FETCH_MIN_BYTES: z.coerce.number().int().positive().default(8_192),
+  /** How long the broker holds a fetch that has less than FETCH_MIN_BYTES; an idle consumer polls this often. */
+  FETCH_MAX_WAIT_MS: z.coerce.number().int().positive().default(25),
   /** The broker evicts a member it has not heard from for this long (Kafka's default bounds: 6 s – 30 min). */
   SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(1_800_000).default(10_000),
   METADATA_MAX_AGE_MS: z.coerce.number().int().positive().default(30_000),
@@ -81,7 +85,7 @@ export async function runWorkerProcess<S extends typeof WorkerEnv>(
   });
   const common: WorkerContext<z.infer<S>>['common'] = {
     kafka, workerId: env.WORKER_ID, store, log, processDelayMs: env.PROCESS_DELAY_MS, txMaxEvents: env.TX_MAX_EVENTS,
-    commitEvery: env.COMMIT_EVERY, eventLogPerSecond: env.EVENT_LOG_PER_SECOND, sessionTimeoutMs: env.SESSION_TIMEOUT_MS,
+    commitEvery: env.COMMIT_EVERY, eventLogPerSecond: env.EVENT_LOG_PER_SECOND, fetchMinBytes: env.FETCH_MIN_BYTES, fetchMaxWaitMs: env.FETCH_MAX_WAIT_MS, sessionTimeoutMs: env.SESSION_TIMEOUT_MS,
     metadataMaxAgeMs: env.METADATA_MAX_AGE_MS, instrumentation: observability.instrumentation,
   };
   const { lanes, close } = await buildLanes({ config, env, kafka, log, observability, common });

@@ -25,6 +25,7 @@ export function avroLanes(o: AvroLanesOptions): EventWorker[] {
   const withSchemas = (lane: Lane): Lane => ({ ...lane, prepare: (messages) => o.decoder.prepare(messages) });
   return [
     new EventWorker({ ...o.common, topic: o.topic, groupId: o.groupId, lane: withSchemas(mainLane(deadLetter)) }),
-    new EventWorker({ ...o.common, topic: o.deadLetter.retryTopic, groupId: o.retryGroupId, lane: withSchemas(retryLane(deadLetter)) }),
+    // The retry lane is idle nearly always: it polls every 200 ms and takes what is there (lab 04 does the same).
+    new EventWorker({ ...o.common, fetchMinBytes: 1, fetchMaxWaitMs: 200, topic: o.deadLetter.retryTopic, groupId: o.retryGroupId, lane: withSchemas(retryLane(deadLetter)) }),
   ];
 }

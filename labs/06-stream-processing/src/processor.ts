@@ -27,7 +27,10 @@ export class StreamProcessor {
     this.consumer = kafka.consumer({
       groupId: settings.STREAMS_APP_ID,
       readUncommitted: false,
-      maxWaitTimeInMs: 100,
+      // Capped at one partition's fetch size: with a small MAX_BYTES_PER_PARTITION (the crash tests') the minimum
+      // could never be reached, and every fetch would wait out FETCH_MAX_WAIT_MS.
+      minBytes: Math.min(settings.FETCH_MIN_BYTES, settings.MAX_BYTES_PER_PARTITION),
+      maxWaitTimeInMs: settings.FETCH_MAX_WAIT_MS,
       maxBytesPerPartition: settings.MAX_BYTES_PER_PARTITION,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,

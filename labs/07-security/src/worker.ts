@@ -48,7 +48,8 @@ await runWorkerProcess(PiiWorkerEnv, async ({ config, env, kafka, log, observabi
   return {
     lanes: [
       new EventWorker({ ...shared, topic: config.KAFKA_TOPIC, groupId: config.CONSUMER_GROUP, lane: mainLane(deadLetter) }),
-      new EventWorker({ ...shared, topic: config.KAFKA_RETRY_TOPIC, groupId: retryGroupOf(config.CONSUMER_GROUP), lane: retryLane(deadLetter) }),
+      // The retry lane is idle nearly always: it polls every 200 ms and takes what is there (lab 04 does the same).
+      new EventWorker({ ...shared, fetchMinBytes: 1, fetchMaxWaitMs: 200, topic: config.KAFKA_RETRY_TOPIC, groupId: retryGroupOf(config.CONSUMER_GROUP), lane: retryLane(deadLetter) }),
     ],
     close: async () => {
       await producer.disconnect();
