@@ -23,7 +23,7 @@ import { startFullStack, BENCH_LIMITS, type FullStack } from './stacks.js';
 import { int, latencyOf, ms } from './stats.js';
 import { vegetaBin } from './vegeta/attack.js';
 import { budgetPhase, type BudgetPhase } from './budget/phase.js';
-import { printBudgetTable, budgetSummary } from './budget/report.js';
+import { printBudgetTable, printPeerComparison, budgetSummary } from './budget/report.js';
 import type { PeerResult } from './budget/peer.js';
 
 process.env.KAFKAJS_LOG_LEVEL ??= 'nothing';
@@ -118,12 +118,13 @@ async function main(): Promise<void> {
   }
 
   printBudgetTable(phases);
+  printPeerComparison(phases, peer);
   const summary = { ...budgetSummary(phases, e2e, lost, peer), replicas: REPLICAS };
   console.log(`\nLoad avg after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; total ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`);
   if (lost === 0 && !KEEP) rmSync(root, { recursive: true, force: true });
   else console.log(`Logs and broker data kept in ${root}`);
   console.log(`SUMMARY ${JSON.stringify(summary)}`);
-  if (lost !== 0) process.exitCode = 1;
+  if (lost !== 0 || (peer?.lost ?? 0) !== 0) process.exitCode = 1;
 }
 
 await main();

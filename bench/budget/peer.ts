@@ -5,7 +5,7 @@
  * its maximum. Benthos writes to its own topic so the lab's workers do not consume its records.
  */
 import { join } from 'node:path';
-import { ensureTopic, createKafka } from '../../shared/kafka.js';
+import { ensureTopic, createKafka, readTopic } from '../../shared/kafka.js';
 import { startNginx } from '../../infra/nginx.js';
 import { BENCH_LIMITS } from '../stacks.js';
 import { budgetPhase } from './phase.js';
@@ -17,7 +17,7 @@ export interface PeerResult {
   max: VegetaResult;
   /** Benthos' and its nginx's CPU µs per accepted request at the paced rate. */
   pacedUsPerEvent: number;
-  /** How many of the peer's 2xx answers are stored (looked up by the `i` each body carries). */
+  /** The peer's 202s not found in its topic (each looked up by the X-Request-Id header Benthos copies onto the record). */
   lost: number;
 }
 
@@ -37,7 +37,11 @@ export async function peerPhases(o: {
     await budgetPhase({ name: 'peer warm-up', bin: o.bin, url, rate: 250, durationS: 5, workDir: work, body: o.body, stages, quiet: true });
     const paced = await budgetPhase({ name: `peer ${o.rate} req/s`, bin: o.bin, url, rate: o.rate, durationS: o.durationS, workDir: work, body: o.body, stages });
     const max = await budgetPhase({ name: 'peer max', bin: o.bin, url, rate: 0, maxWorkers: 50, durationS: o.maxS, workDir: work, body: o.body, stages });
-    return { paced: paced.load, max: max.load, pacedUsPerEvent: paced.totalOursUs, lost: 0 };
+    const stored = new Set((await readTopic(o.brokers, PEER_TOPIC, 300_000)).map((r) => r.headers['X-Request-Id']));
+    const accepted = [paced, max].flatMap((p) => p.load.accepted.map((a) => a.id));
+    const lost = accepted.filter((id) => !stored.has(id)).length;
+    console.log(`  Check: ${accepted.length} peer 202s, each looked up by X-Request-Id in ${PEER_TOPIC}: ${lost === 0 ? 'every one is stored' : `${lost} LOST`}.`);
+    return { paced: paced.load, max: max.load, pacedUsPerEvent: paced.totalOursUs, lost };
   } finally {
     await nginx.process.stop().catch(() => undefined);
     await peer.stop();

@@ -49,6 +49,7 @@ export function budgetSummary(phases: BudgetPhase[], e2e: number[], lost: number
     peer_p99_ms_at_2000: figure(peer?.paced.latency.p99),
     peer_achieved_rps_at_2000: figure(peer?.paced.goodput),
     peer_cpu_us_per_request_at_2000: figure(peer?.pacedUsPerEvent),
+    peer_lost: peer ? peer.lost : null,
     lost,
   };
   for (const p of phases.filter((x) => x.rate > 0)) {
@@ -56,4 +57,18 @@ export function budgetSummary(phases: BudgetPhase[], e2e: number[], lost: number
     out[`p99_ms_at_${p.rate}`] = figure(p.load.latency.p99);
   }
   return out;
+}
+
+/** Ours and the peer, side by side: the same job (POST /track → acked by Kafka → 202) behind an nginx of the same config. */
+export function printPeerComparison(phases: BudgetPhase[], peer: PeerResult | undefined): void {
+  if (!peer) return;
+  const p2000 = phases.find((p) => p.rate === 2000);
+  const max = phases.find((p) => p.rate === 0);
+  console.log('\n## Side by side with the peer (Benthos: http_server → kafka_franz, acks=all, idempotent)\n');
+  console.log('| | max req/s (202s) | p50 / p99 ms at 2,000 req/s | achieved at 2,000 | CPU µs per request at 2,000 (server + its nginx) |');
+  console.log('|---|---|---|---|---|');
+  if (p2000 && max) {
+    console.log(`| ours (API replicas; the full stack running) | ${int(max.load.goodput)} | ${p2000.load.latency.p50.toFixed(1)} / ${p2000.load.latency.p99.toFixed(1)} | ${int(p2000.load.goodput)} | ${int((p2000.usPerEvent.api ?? 0) + (p2000.usPerEvent.nginx ?? 0))} |`);
+  }
+  console.log(`| Benthos (alone on the broker) | ${int(peer.max.goodput)} | ${peer.paced.latency.p50.toFixed(1)} / ${peer.paced.latency.p99.toFixed(1)} | ${int(peer.paced.goodput)} | ${int(peer.pacedUsPerEvent)} |`);
 }
