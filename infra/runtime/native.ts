@@ -7,7 +7,6 @@ import { launch } from '../processes.js';
 import type { ComponentLauncher } from './launcher.js';
 
 const exec = promisify(execFile);
-const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /** Local processes from what infra/install.sh installed: the default runtime. */
 export const nativeLauncher: ComponentLauncher = {
@@ -45,7 +44,11 @@ export const nativeLauncher: ComponentLauncher = {
   },
 
   labProcess(o) {
-    return launch(o.name, tsxBin, [join(repoRoot, o.entry)], {
+    // Node itself with tsx as a loader, not the tsx CLI: the CLI is a second process that relays a
+    // signal to the program and SIGKILLs it when the program has not acknowledged within ~60 ms. A
+    // worker busy in a synchronous SQLite transaction on a loaded machine was killed that way in the
+    // middle of its graceful stop (exit 143), before committing what it had processed.
+    return launch(o.name, process.execPath, ['--import', 'tsx', join(repoRoot, o.entry)], {
       env: o.env,
       cwd: repoRoot,
       logFile: o.logFile,

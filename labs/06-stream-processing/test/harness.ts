@@ -16,7 +16,7 @@ import type { Observed } from './judge.js';
 
 const { ConfigResourceTypes } = kafkajs; // CommonJS: its enums are not named exports under ESM (tsx runs this file from bench:streams)
 
-const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+// Node with tsx as a loader (infra/runtime/native.ts says why not the tsx CLI).
 const mainFile = join(repoRoot, 'labs', '06-stream-processing', 'src', 'main.ts');
 
 /**
@@ -72,7 +72,7 @@ export async function createStreamsTopics(brokers: string[], s: StreamsSettings,
 }
 
 export function startProcessor(id: string, brokers: string[], env: Record<string, string>, logDir: string): ManagedProcess {
-  return launch(id, tsxBin, [mainFile], {
+  return launch(id, process.execPath, ['--import', 'tsx', mainFile], {
     cwd: repoRoot,
     logFile: join(logDir, `${id}.log`),
     env: { ...env, PROCESSOR_ID: id, KAFKA_BROKERS: brokers.join(','), LOG_LEVEL: 'info', KAFKAJS_LOG_LEVEL: 'warn' },
