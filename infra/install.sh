@@ -96,6 +96,22 @@ if [ "$purpose" = test ] && [ "$(cat "$streams_libs/.complete" 2>/dev/null)" != 
 fi
 if [ "$purpose" = test ]; then command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless; fi
 
+# MirrorMaker 2's jars (lab 08, infra/mirror-maker.ts), same version as the broker: only the two
+# connect-mirror jars (-DexcludeTransitive), the rest is in Kafka's own jars above. Own pom, own
+# folder, own marker (the pom it came from): a changed pom fetches again.
+mirror_libs="$cache/kafka-mirror-$KAFKA_VERSION/libs"
+mirror_pom="$(sed "s/@KAFKA_VERSION@/$KAFKA_VERSION/g" "$repo/infra/kafka-mirror-pom.xml")"
+if [ "$purpose" = test ] && [ "$(cat "$mirror_libs/.complete" 2>/dev/null)" != "$mirror_pom" ]; then
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  log "fetching MirrorMaker 2 $KAFKA_VERSION jars with Maven"
+  work="$(mktemp -d)"
+  printf '%s\n' "$mirror_pom" > "$work/pom.xml"
+  rm -rf "$mirror_libs" && mkdir -p "$mirror_libs"
+  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DexcludeTransitive=true -DoutputDirectory="$mirror_libs"
+  rm -rf "$work"
+  printf '%s' "$mirror_pom" > "$mirror_libs/.complete"
+fi
+
 toxiproxy_bin="$cache/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"
 if [ ! -x "$toxiproxy_bin" ]; then
   command -v go >/dev/null 2>&1 || apt_install golang

@@ -6,7 +6,7 @@ import { labRuntime, type LabRuntime } from './runtime.js';
 /**
  * The one step that differs between the runtimes: starting a component's process. The starters
  * (infra/kafka.ts, toxiproxy.ts, nginx.ts, api.ts, worker.ts, registry.ts, kafka-streams.ts,
- * redis.ts) choose ports, write configs and
+ * redis.ts, mirror-maker.ts) choose ports, write configs and
  * wait for readiness the same way for both; every component listens on 127.0.0.1 either way
  * (containers use the host's network), so the tests cannot tell the difference.
  */
@@ -28,7 +28,7 @@ export interface ComponentLauncher {
     name: string; entry: string; env: NodeJS.ProcessEnv; logFile: string; sharedDirs?: string[]; keepAfterExit?: boolean;
   }): ManagedProcess;
   /**
-   * `java <args>`: a JVM app (lab 05's schema registry, lab 06's Kafka Streams apps). `sharedDirs`
+   * `java <args>`: a JVM app (lab 05's schema registry, lab 06's Kafka Streams apps, lab 08's MirrorMaker 2). `sharedDirs`
    * are the host folders it reads or writes (jars, classes, data), `cwd` its working folder;
    * `env` is added to the parent's environment.
    */

@@ -37,9 +37,9 @@ function sandbox(o: { uid: number; sudo: boolean }) {
       }
     }
   }
-  // A cache that already holds the Kafka and Kafka Streams jars, toxiproxy-server and the schema registry, and a JDK,
+  // A cache that already holds the Kafka, Kafka Streams and MirrorMaker jars, toxiproxy-server and the schema registry, and a JDK,
   // so those steps do nothing (and never touch the real cache).
-  for (const [name, pomFile] of [['kafka', 'kafka-pom.xml'], ['kafka-streams', 'kafka-streams-pom.xml']] as const) {
+  for (const [name, pomFile] of [['kafka', 'kafka-pom.xml'], ['kafka-streams', 'kafka-streams-pom.xml'], ['kafka-mirror', 'kafka-mirror-pom.xml']] as const) {
     const libs = join(dir, 'cache', `${name}-${versions.KAFKA_VERSION}`, 'libs');
     mkdirSync(libs, { recursive: true });
     const pom = readFileSync(join(repoRoot, 'infra', pomFile), 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!);
