@@ -16,7 +16,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { readTopic } from '../shared/kafka.js';
-import { backgroundLoad } from './cpu.js';
+import { backgroundLoad, cpuSecondsByGroup, cpuSnapshot } from './cpu.js';
 import { envNumber } from './env.js';
 import { clientEvent } from './phases.js';
 import { startFullStack, BENCH_LIMITS, type FullStack } from './stacks.js';
@@ -37,9 +37,18 @@ const PEER = process.env.BUDGET_PEER === '1';
 const REPLICAS = Math.round(envNumber('BUDGET_REPLICAS', 3));
 const KEEP = process.env.BENCH_KEEP === '1';
 const TOPIC = 'crm-events';
+const IDLE_S = envNumber('BUDGET_IDLE_S', 10);
 
 /** 997 users: a prime, so user ids and the other cycling fields do not line up. */
 const body = (i: number) => ({ ...clientEvent(i), user_id: `bench_user_${i % 997}` });
+
+/** What each stage costs with no load at all (polling, timers, heartbeats): cores over `seconds`. */
+async function idleCost(stages: Record<string, number[]>, seconds: number): Promise<Record<string, number>> {
+  const before = cpuSnapshot();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const used = cpuSecondsByGroup(before, cpuSnapshot(), stages);
+  return Object.fromEntries(Object.entries(used.byName).map(([k, v]) => [k, v / used.windowS]));
+}
 
 /** End to end for the phase's accepted events: request sent → the worker's processed_at. */
 async function endToEnd(full: FullStack, phase: BudgetPhase): Promise<number[]> {
@@ -77,8 +86,8 @@ async function main(): Promise<void> {
   console.log(`date        ${startedAt.toISOString()}`);
   console.log(`machine     ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`);
   console.log(`load avg    ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min) before starting`);
-  const idle = await backgroundLoad();
-  console.log(`background  ${idle.busy.toFixed(2)} of ${cpus().length} cores busy (steal ${idle.steal.toFixed(2)}) over 2 s before the bench started anything`);
+  const background = await backgroundLoad();
+  console.log(`background  ${background.busy.toFixed(2)} of ${cpus().length} cores busy (steal ${background.steal.toFixed(2)}) over 2 s before the bench started anything`);
   console.log(`phases      ${RATES.join(', ')} req/s for ${SECONDS} s each (BUDGET_RATES, BUDGET_SECONDS), then the maximum for ${MAX_S} s; warm-up ${WARMUP_S} s`);
   console.log(`replicas    ${REPLICAS} API replicas (BUDGET_REPLICAS)`);
   console.log(`limits      raised so that nothing is refused: ${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -90,12 +99,16 @@ async function main(): Promise<void> {
   let lost = -1;
   let e2e: number[] = [];
   let peer: PeerResult | undefined;
+  let idle: Record<string, number> | undefined;
+  // Ctrl-C or a kill stops the stack too (up starts it to outlive this process).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { full?.stop(); process.exit(130); });
   try {
     console.log(`\nStarting the full stack with infra/up.ts (own ports, run folder ${join(root, 'full')})...`);
     full = await startFullStack(join(root, 'full'), { replicas: REPLICAS });
     const url = `${full.nginxUrl}/track`;
     const lag = { brokers: full.brokers, groupId: 'crm-event-processors', topic: TOPIC };
     await budgetPhase({ name: 'warm-up', bin, url, rate: 250, durationS: WARMUP_S, workDir: work, body, stages: full.stages, quiet: true });
+    idle = await idleCost(full.stages, IDLE_S);
     console.log('\nPhases:');
     for (const rate of RATES) {
       const phase = await budgetPhase({ name: `${rate} req/s`, bin, url, rate, durationS: SECONDS, workDir: work, body, stages: full.stages, lag });
@@ -117,9 +130,10 @@ async function main(): Promise<void> {
     full?.stop();
   }
 
+  if (idle) console.log(`\nIdle (no load for ${IDLE_S} s after the warm-up), cores: ${Object.entries(idle).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
   printBudgetTable(phases);
   printPeerComparison(phases, peer);
-  const summary = { ...budgetSummary(phases, e2e, lost, peer), replicas: REPLICAS };
+  const summary = { ...budgetSummary(phases, e2e, lost, peer), replicas: REPLICAS, idle_cores_ours: idle ? Math.round(Object.values(idle).reduce((a, b) => a + b, 0) * 100) / 100 : null };
   console.log(`\nLoad avg after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; total ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`);
   if (lost === 0 && !KEEP) rmSync(root, { recursive: true, force: true });
   else console.log(`Logs and broker data kept in ${root}`);

@@ -40,8 +40,14 @@ const Properties = z.record(z.string(), z.unknown()).superRefine((properties, ct
 // truncates the id in C-based tools downstream.
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
+// Bidirectional formatting characters (LRE…RLO, LRI…PDI, LRM, RLM, ALM): invisible, they make one id
+// display as another ("Trojan Source", CVE-2021-42574), while the bytes, which the workers compare, differ.
+const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 const identifier = (max: number) =>
-  z.string().min(1).max(max).refine((s) => !CONTROL_CHARACTER.test(s), { message: 'must not contain control characters' });
+  z.string().min(1).max(max)
+    .refine((s) => !CONTROL_CHARACTER.test(s), { message: 'must not contain control characters' })
+    .refine((s) => !BIDI_CONTROL.test(s), { message: 'must not contain bidirectional formatting characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)' });
 
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
 

@@ -6,7 +6,7 @@ import type { PeerResult } from './peer.js';
 
 const STAGE_ROWS = ['nginx', 'api', 'kafka', 'toxiproxy', 'workers', 'streams', 'registry'];
 const LABELS: Record<string, string> = {
-  nginx: 'nginx', api: 'API replicas (3, sum)', kafka: 'Kafka broker', toxiproxy: 'Toxiproxy', workers: 'workers (2)',
+  nginx: 'nginx', api: 'API replicas (sum)', kafka: 'Kafka broker', toxiproxy: 'Toxiproxy', workers: 'workers (2)',
   streams: 'stream processor', registry: 'schema registry', 'load generator': 'load generator (vegeta)', bench: 'the bench process',
   other: 'other processes',
 };

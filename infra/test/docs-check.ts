@@ -130,14 +130,41 @@ export function testTitles(source: string): string[] {
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const normal = (s: string) => s.replace(/\s+/g, ' ').trim();
 
-/** Whether a cited title (`…` for omitted words) names this test title (`${…}` for a computed part). */
-export function titleMatches(cited: string, title: string): boolean {
+/**
+ * What a `${expr}` in a test title can be, as a regular expression: the value of `const expr = <literal>`
+ * in the file, one of the strings of `for (const expr of ['a', 'b'])`, else any text without a digit —
+ * a computed number cannot be checked here, so a doc must write it as `…`, visibly unchecked.
+ */
+function placeholderPattern(expr: string, source: string): string {
+  const name = expr.trim();
+  if (/^[A-Za-z_$][\w$]*$/.test(name)) {
+    const literal = new RegExp(`\\bconst\\s+${escape(name)}\\s*=\\s*(?:(-?[\\d_]+(?:\\.\\d+)?)|(['"])((?:\\\\.|(?!\\2).)*)\\2)\\s*(?:as\\s+const\\s*)?;`).exec(source);
+    if (literal) return escape(literal[1] !== undefined ? String(Number(literal[1].replace(/_/g, ''))) : literal[3]!);
+    const loop = new RegExp(`\\bfor\\s*\\(\\s*const\\s+${escape(name)}\\s+of\\s*\\[([^\\]]*)\\]`).exec(source);
+    const options = loop ? [...loop[1]!.matchAll(/(['"])((?:\\.|(?!\1).)*)\1/g)].map((m) => escape(m[2]!)) : [];
+    if (options.length) return `(?:${options.join('|')})`;
+  }
+  return '[^0-9]*';
+}
+
+/**
+ * Whether a cited title (`…` for omitted words) names this test title. A `${…}` in the title is
+ * resolved from `source`, the test file (placeholderPattern): a cited number must be the constant's.
+ */
+export function titleMatches(cited: string, title: string, source = ''): boolean {
   const c = normal(cited);
   const t = normal(title);
   if (c === t) return true;
   if (/…|\.\.\./.test(c)) return new RegExp(`^${c.split(/\s*(?:…|\.\.\.)\s*/).map(escape).join('.*')}$`).test(t);
-  if (t.includes('${')) return new RegExp(`^${t.split(/\$\{[^}]*\}/).map(escape).join('.*')}$`).test(c);
-  return false;
+  if (!t.includes('${')) return false;
+  const parts: string[] = [];
+  let last = 0;
+  for (const m of t.matchAll(/\$\{([^}]*)\}/g)) {
+    parts.push(escape(t.slice(last, m.index)), placeholderPattern(m[1]!, source));
+    last = m.index! + m[0].length;
+  }
+  parts.push(escape(t.slice(last)));
+  return new RegExp(`^${parts.join('')}$`).test(c);
 }
 
 /** Test files named `name` in the repository (outside node_modules). */
@@ -177,7 +204,8 @@ export function missingCitedTests(root: string, doc: string): string[] {
       problems.push(`${c.file} › ${c.title}: no such test file`);
       continue;
     }
-    if (!testTitles(readFileSync(file, 'utf8')).some((title) => titleMatches(c.title, title))) {
+    const source = readFileSync(file, 'utf8');
+    if (!testTitles(source).some((title) => titleMatches(c.title, title, source))) {
       problems.push(`${c.file} › ${c.title}: no test with this title in ${relative(root, file)}`);
     }
   }

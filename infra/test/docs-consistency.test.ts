@@ -26,6 +26,9 @@ describe('the docs checker, on a planted repo', () => {
     "  it('keeps one user\\'s events in order', () => {});",
     '  it(`answers ${n} requests`, () => {});',
     '});',
+    'const N = 200;',
+    "it(`lets api produce ${N} events`, () => {});",
+    "for (const via of ['nginx', 'the API'] as const) it(`gzip through ${via}`, () => {});",
   ].join('\n'));
   write('labs/01/README.md', [
     '```bash', 'npm run up', 'npm run nope -- list', 'npm run -s lag', 'npm run --silent gone', 'bash infra/up.sh', 'bash infra/gone.sh', 'npx tsx infra/gone.ts', '```',
@@ -34,6 +37,7 @@ describe('the docs checker, on a planted repo', () => {
     "user's events in order* |",
     '| next | › acks with 202 … / no such test |',
     '`track.test.ts` › *answers … requests*; `track.test.ts` › *answers 5 requests*; `other.test.ts` › *x*',
+    '`track.test.ts` › *lets api produce 200 events*, *lets api produce 300 events*, *gzip through nginx*, *gzip through a proxy*',
   ].join('\n'));
   const doc = 'labs/01/README.md';
   const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts;
@@ -55,9 +59,11 @@ describe('the docs checker, on a planted repo', () => {
     expect(citations(readFileSync(join(root, doc), 'utf8')).map((c) => c.title)).toEqual([
       'acks with 202 only once the event is in Kafka', "keeps one user's events in order", 'acks with 202 …', 'no such test',
       'answers … requests', 'answers 5 requests', 'x',
+      'lets api produce 200 events', 'lets api produce 300 events', 'gzip through nginx', 'gzip through a proxy',
     ]);
     expect(testTitles(readFileSync(join(root, 'labs/01/test/track.test.ts'), 'utf8'))).toEqual([
       'POST /track', 'acks with 202 only once the event is in Kafka', "keeps one user's events in order", 'answers ${n} requests',
+      'lets api produce ${N} events', 'gzip through ${via}',
     ]);
     expect(titleMatches('acks with 202 …', 'acks with 202 only once the event is in Kafka')).toBe(true);
     expect(titleMatches('acks with 203 …', 'acks with 202 only once the event is in Kafka')).toBe(false);
@@ -67,8 +73,21 @@ describe('the docs checker, on a planted repo', () => {
   it('reports a cited title that no test has, and a cited file that does not exist', () => {
     expect(missingCitedTests(root, doc)).toEqual([
       'test/track.test.ts › no such test: no test with this title in labs/01/test/track.test.ts',
+      'track.test.ts › answers 5 requests: no test with this title in labs/01/test/track.test.ts',
       'other.test.ts › x: no such test file',
+      'track.test.ts › lets api produce 300 events: no test with this title in labs/01/test/track.test.ts',
+      'track.test.ts › gzip through a proxy: no test with this title in labs/01/test/track.test.ts',
     ]);
+  });
+
+  it('checks what a cited title says in place of a `${…}`: a constant\'s value, a loop\'s strings, and no number for anything computed (cite it as …)', () => {
+    const source = readFileSync(join(root, 'labs/01/test/track.test.ts'), 'utf8');
+    expect(titleMatches('lets api produce 200 events', 'lets api produce ${N} events', source)).toBe(true);
+    expect(titleMatches('lets api produce 300 events', 'lets api produce ${N} events', source)).toBe(false);
+    expect(titleMatches('gzip through the API', 'gzip through ${via}', source)).toBe(true);
+    expect(titleMatches('gzip through a proxy', 'gzip through ${via}', source)).toBe(false);
+    expect(titleMatches('answers 5 requests', 'answers ${n} requests', source)).toBe(false);
+    expect(titleMatches('answers some requests', 'answers ${n} requests', source)).toBe(true);
   });
 });
 

@@ -20,6 +20,12 @@ export interface Checkpoint {
    * runs them there to prove the checkpoint is graded 0. The others would only time out.
    */
   failsFast?: boolean;
+  /**
+   * 'native': its tests run only on the native runtime (lab 07's secure broker is a local process,
+   * with no image), and skip on containers. The grader runs them with LAB_RUNTIME=native whatever
+   * LAB_RUNTIME says, so the checkpoint can pass on a machine that uses containers for the rest.
+   */
+  runtime?: 'native';
 }
 
 /** `labs/NN-name/learn.json`: a lab's checkpoints, in the order its README teaches them. */

@@ -6,6 +6,12 @@
  * 3. one fast checkpoint per lab, in rotation (by UTC day), fails with ONLY its own regions
  *    stubbed: its tests grade its code, not an earlier checkpoint's that it builds on.
  * That the same tests pass on the reference is the normal suite's, run just before; not rerun.
+ * 4. every graded exercise (`labs/*\/exercises/*.exercise.test.ts`, which the suite does not run)
+ *    fails on the reference as shipped, with the failure its opening comment states: one that began
+ *    to pass would grade nothing, and one failing otherwise (a broken import, a broker that did not
+ *    start) never reaches its pass condition. One vitest run for all of them, two files at a time
+ *    (they mostly wait: two wait out a 30 s deadline): 116–126 s on the lab machine, 186 s one at a time
+ *    (CRM_LAB_SKIP_EXERCISES=1 skips it).
  *
  * Usage: tsx tools/learn/ci.ts [--isolate-all] [lab…]
  *   --isolate-all: step 3 for every fast checkpoint (slower; for changing regions or learn.json).
@@ -14,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { labsWithCheckpoints, loadCheckpoints, type Checkpoint } from './checkpoints.js';
+import { listExercises, referenceFailureProblem, runExercises } from './exercises.js';
 import type { Grade } from './grade.js';
 import { runCheckpoints, typeCheck } from './run-checkpoints.js';
 import { labNumber } from './skeleton.js';
@@ -84,6 +91,27 @@ for (const lab of labs) {
   } catch (error) {
     problems.push(`lab ${lab}: ${(error as Error).message}`);
   }
+}
+
+// Step 4: the graded exercises fail on the reference, each as it says.
+const exercises = labs.flatMap((lab) => listExercises(root, lab));
+if (process.env.CRM_LAB_SKIP_EXERCISES === '1') {
+  console.log('[learn] graded exercises on the reference: skipped (CRM_LAB_SKIP_EXERCISES=1)');
+} else if (exercises.length) {
+  const t = performance.now();
+  try {
+    const results = runExercises(root, exercises, 2);
+    for (const e of exercises) {
+      const r = results.get(e.file)!;
+      const problem = referenceFailureProblem(e, r);
+      if (problem) problems.push(problem);
+      console.log(`[learn] lab ${e.lab} exercise ${e.number} on the reference: ${r.passed ? 'PASS' : 'FAIL'} ${r.passedTests}/${r.total}`
+        + `${r.firstFailure ? ` (${r.firstFailure.reason.slice(0, 160)})` : ''}${problem ? ' — PROBLEM' : ', as it states'}`);
+    }
+  } catch (error) {
+    problems.push(`graded exercises: ${(error as Error).message}`);
+  }
+  console.log(`[learn] ${exercises.length} graded exercises on the reference (${seconds(t)} s)`);
 }
 
 for (const p of problems) console.error(`[learn] ${p}`);

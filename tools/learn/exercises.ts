@@ -19,6 +19,8 @@ export interface GradedExercise {
   passCondition: string;
   /** Relative to the repository root. */
   file: string;
+  /** The failure it shows on the reference (its opening comment's "Fails on the reference with: `…`"), which CI checks. */
+  failsOnReferenceWith?: string;
 }
 
 const firstString = (source: string, call: string) =>
@@ -33,9 +35,11 @@ export function listExercises(root: string, lab: string): GradedExercise[] {
     if (!number) throw new Error(`${relative(root, join(dir, f))}: name it <n>-<slug>.exercise.test.ts, n the exercise's number in the README`);
     const source = readFileSync(join(dir, f), 'utf8');
     const described = firstString(source, 'describe') ?? '';
+    const failsWith = /Fails on the reference with: `([^`]+)`/.exec(source)?.[1];
     return {
       lab, number: Number(number), file: relative(root, join(dir, f)),
       name: described.replace(/^lab \d\d exercise \d+: /, ''), passCondition: firstString(source, 'it') ?? '(no test found)',
+      ...(failsWith ? { failsOnReferenceWith: failsWith } : {}),
     };
   }).sort((a, b) => a.number - b.number);
 }
@@ -64,16 +68,42 @@ export function judgeExerciseReport(report: VitestReport): ExerciseResult {
 
 /** Runs one exercise's test with vitest (the suite's setup: a real broker and Toxiproxy) in `root`. */
 export function runExercise(root: string, exercise: GradedExercise): ExerciseResult {
+  return runExercises(root, [exercise]).get(exercise.file)!;
+}
+
+/**
+ * Runs several exercises' tests in one vitest run (one broker and Toxiproxy for all), and judges each
+ * file on its own. Files run one after another as in the suite, or `workers` at a time: most of an
+ * exercise's time on the reference is waiting (for a 30 s deadline, a consumer group), not CPU.
+ */
+export function runExercises(root: string, exercises: GradedExercise[], workers = 1): Map<string, ExerciseResult> {
   const dir = mkdtempSync(join(tmpdir(), 'learn-exercise-'));
   const reportFile = join(dir, 'vitest.json');
   try {
-    const r = spawnSync('npx', ['vitest', 'run', '--config', EXERCISES_CONFIG, exercise.file, '--reporter=json', `--outputFile=${reportFile}`],
+    const r = spawnSync('npx', ['vitest', 'run', '--config', EXERCISES_CONFIG, ...exercises.map((e) => e.file),
+      ...(workers > 1 ? ['--fileParallelism', `--maxWorkers=${workers}`] : []), '--reporter=json', `--outputFile=${reportFile}`],
       { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     if (!existsSync(reportFile)) throw new Error(`vitest wrote no report (exit ${r.status}); its output:\n${`${r.stdout}${r.stderr}`.slice(-4000)}`);
-    return judgeExerciseReport(JSON.parse(readFileSync(reportFile, 'utf8')) as VitestReport);
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as VitestReport;
+    return new Map(exercises.map((e) => [e.file, judgeExerciseReport({ testResults: report.testResults.filter((t) => t.name.endsWith(`/${e.file}`)) })]));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What is wrong with an exercise's result on the reference: it passed (then it grades nothing, or
+ * the reference already does the exercise), or it failed for another reason than the one it states
+ * (the broker did not start, a renamed import): then its pass condition was never reached.
+ */
+export function referenceFailureProblem(e: GradedExercise, r: ExerciseResult): string | undefined {
+  const which = `lab ${e.lab} exercise ${e.number} (${e.file})`;
+  if (!e.failsOnReferenceWith) return `${which}: its opening comment does not say how it fails on the reference ("Fails on the reference with: \`…\`")`;
+  if (r.passed) return `${which}: passes on the reference, so it grades nothing`;
+  if (!r.firstFailure?.reason.includes(e.failsOnReferenceWith)) {
+    return `${which}: fails on the reference, but not with \`${e.failsOnReferenceWith}\`: ${r.firstFailure?.test}: ${r.firstFailure?.reason}`;
+  }
+  return undefined;
 }
 
 /** `lab 01: 1 graded exercise` and one entry per exercise. */

@@ -3,6 +3,7 @@
  * alone, so through nginx's round-robin one IP gets about 3 × 100 requests a minute.
  * The test gives every replica `RATE_LIMIT_REDIS_URL` (a Redis of its own): use it for
  * `@fastify/rate-limit`'s `redis` store, or route by client IP in nginx instead (then it is unused).
+ * Fails on the reference with: `expected [ 202, 202, 202 ] to deeply equal [ 429, 429, 429 ]` (tools/learn/ci.ts checks it does, in CI).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startApiReplica, type ApiReplica } from '../../../infra/api.js';

@@ -200,7 +200,8 @@ export async function buildApp(
       if (request.body === undefined || request.body === null) {
         return sendError(reply, 'invalid_request', 'request body is empty; send a JSON CRM event');
       }
-      const check = checkEvent(request.body, { nowMs: Date.now(), invalidUtf8: bodyFacts.get(request)?.invalidUtf8 ?? false, schema: codec?.bodySchema });
+      const facts = bodyFacts.get(request);
+      const check = checkEvent(request.body, { nowMs: Date.now(), invalidUtf8: facts?.invalidUtf8 ?? false, inexactNumbers: facts?.inexactNumbers, schema: codec?.bodySchema });
       if (!check.ok) return sendError(reply, 'validation_failed', check.message, { issues: check.issues });
       const trace = traceOf(request);
       const derivedId = fromTrustedProxy(request.socket) ? eventIdFromEdgeRequestId(request.headers['x-request-id']) : undefined;
@@ -262,7 +263,8 @@ export async function buildApp(
     }
 
     const trusted = fromTrustedProxy(request.socket);
-    const sorted = sortBatch(body, { nowMs: Date.now(), invalidUtf8: bodyFacts.get(request)?.invalidUtf8 ?? false, schema: codec?.bodySchema },
+    const facts = bodyFacts.get(request);
+    const sorted = sortBatch(body, { nowMs: Date.now(), invalidUtf8: facts?.invalidUtf8 ?? false, inexactNumbers: facts?.inexactNumbers, schema: codec?.bodySchema },
       (event, index) => enrich(event, request, trusted ? batchEventIdFromEdgeRequestId(request.headers['x-request-id'], index) : undefined));
     const encoded = codec ? await encodeBatch(sorted.valid, (event) => codec.encode(event)) : undefined;
     const valid = encoded?.encodable ?? sorted.valid;

@@ -5,7 +5,7 @@
  */
 export const API_ERRORS = {
   invalid_request: { status: 400, retryable: false, meaning: 'not a JSON event or batch: malformed or empty JSON, bad gzip, wrong top-level shape' },
-  validation_failed: { status: 400, retryable: false, meaning: 'JSON, but not a valid event; `issues` names each field' },
+  validation_failed: { status: 400, retryable: false, meaning: 'JSON, but not a valid event (or holding a number a double cannot store as sent); `issues` names each field' },
   schema_mismatch: { status: 400, retryable: false, meaning: 'lab 05\'s Avro API: a valid event that its Avro schema cannot hold (e.g. a nested property)' },
   missing_write_key: { status: 401, retryable: false, meaning: 'lab 07: POST /track or /batch without `Authorization: Bearer <write key>`' },
   invalid_write_key: { status: 403, retryable: false, meaning: 'lab 07: the write key is unknown or revoked' },
@@ -15,7 +15,7 @@ export const API_ERRORS = {
   method_not_allowed: { status: 405, retryable: false, meaning: 'nginx: a method the edge never serves (TRACE)' },
   payload_too_large: { status: 413, retryable: false, meaning: 'body (after gzip decompression) or batch over its limit' },
   uri_too_long: { status: 414, retryable: false, meaning: 'nginx: the request line is over 8 KiB (`large_client_header_buffers`); events go in the body' },
-  unsupported_media_type: { status: 415, retryable: false, meaning: 'Content-Type is not application/json' },
+  unsupported_media_type: { status: 415, retryable: false, meaning: 'Content-Type is not application/json, or declares a charset other than UTF-8' },
   unsupported_content_encoding: { status: 415, retryable: false, meaning: 'Content-Encoding is neither gzip nor identity' },
   rate_limited: { status: 429, retryable: true, meaning: 'over a per-IP limit (lab 07: per customer); wait `Retry-After` seconds' },
   request_headers_too_large: { status: 431, retryable: false, meaning: 'nginx: a header line over 8 KiB, or over 32 KiB of headers in all (nginx\'s own 494, sent as 431)' },

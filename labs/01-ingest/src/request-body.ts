@@ -3,11 +3,14 @@ import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
+import { inexactNumbers, mayHoldInexactNumbers, type InexactNumber } from './exact-numbers.js';
 
-/** What the body parser learnt about the bytes it parsed. */
+/** What the body parser learnt about the bytes it parsed (recorded only when there is something to say). */
 export interface BodyFacts {
   /** Some bytes were not UTF-8; JSON parsing turned them into U+FFFD. */
   invalidUtf8: boolean;
+  /** Numbers JSON.parse did not keep as written (exact-numbers.ts), by path from the top of the body. */
+  inexactNumbers?: InexactNumber[];
 }
 
 /**
@@ -47,13 +50,38 @@ export function decodedBody(raw: Readable, contentEncoding: string | undefined):
 /**
  * JSON bodies are read as bytes, checked for UTF-8 in one native call (`buffer.isUtf8`), then parsed
  * by Fastify's own JSON parser (same errors, same prototype-poisoning refusals). Invalid bytes
- * become U+FFFD as before; `facts` records that, so the route can name the fields.
+ * become U+FFFD as before; `facts` records that, so the route can name the fields. Numbers a double
+ * cannot hold as written are recorded too (exact-numbers.ts; the text is walked only when a cheap
+ * test says one may be there). A declared charset other than UTF-8 is refused (415): the bytes
+ * would be read as UTF-8 anyway, and text the client meant as Latin-1 stored as other characters.
  */
 export function registerJsonParser(app: FastifyInstance, facts: WeakMap<object, BodyFacts>): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request: FastifyRequest, body: Buffer, done) => {
+    const contentType = request.headers['content-type'];
+    // 'application/json' is 16 characters: only a longer header has parameters to look at.
+    if (contentType !== undefined && contentType.length > 16) {
+      const charset = declaredCharset(contentType);
+      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+        return done(new ApiError('unsupported_media_type', `charset ${JSON.stringify(charset)} is not supported: JSON is read as UTF-8 (RFC 8259); send UTF-8, with charset=utf-8 or no charset`), undefined);
+      }
+    }
     if (!isUtf8(body)) facts.set(request, { invalidUtf8: true });
-    parseJson(request, body.toString('utf8'), done);
+    const text = body.toString('utf8');
+    if (!mayHoldInexactNumbers(text)) return parseJson(request, text, done);
+    parseJson(request, text, (error, value) => {
+      if (!error) {
+        const inexact = inexactNumbers(text);
+        if (inexact.length) facts.set(request, { invalidUtf8: facts.get(request)?.invalidUtf8 ?? false, inexactNumbers: inexact });
+      }
+      done(error, value);
+    });
   });
+}
+
+/** The `charset` parameter of a Content-Type, lower-cased and unquoted; undefined when there is none. */
+export function declaredCharset(contentType: string): string | undefined {
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  return match ? (match[1] ?? match[2] ?? '').toLowerCase() : undefined;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { httpRequest, track } from '../../../shared/testing/http.js';
+import { scanTopic } from '../../../shared/scan-topic.js';
 import { createTopic, readTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
 import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
 import { postBytes } from './raw-http.js';
@@ -86,6 +87,81 @@ describe('POST /track refuses bad input with a 400 naming the field, never a 5xx
     expect(await topicMessageCount(brokers, topic)).toBe(before);
     // A correctly encoded U+FFFD is text like any other.
     expect((await track(api.url, { user_id: 'u\uFFFD', event_type: 'x' }, { localAddress: '127.0.5.4' })).status).toBe(202);
+  });
+});
+
+/** The stored record values of `user_id`, as the bytes' text (not parsed: parsing would round the numbers under test). */
+async function storedTexts(user_id: string): Promise<string[]> {
+  const texts: string[] = [];
+  await scanTopic(brokers, topic, (_partition, message) => {
+    const text = message.value?.toString() ?? '';
+    if (text.includes(`"user_id":${JSON.stringify(user_id)}`)) texts.push(text);
+  });
+  return texts;
+}
+const pathsOf = (res: { body: { issues?: { path: string }[] } }) => res.body.issues?.map((i) => i.path);
+
+describe('what the client sent is stored as sent, or refused', () => {
+  it('refuses numbers a double cannot hold as written (integers beyond ±(2^53 − 1), exponents out of range, too many digits), naming each; the others are stored with the value sent', async () => {
+    const before = await topicMessageCount(brokers, topic);
+    const refused = await postBytes(`${api.url}/track`, Buffer.from('{"user_id":"numbers","event_type":"x","properties":'
+      + '{"id":9007199254740993,"neg":-9007199254740992,"list":[1,1e400],"tiny":1e-400,"long":0.12345678901234567891,"big_float":12345678901234567890e0,"two_to_60":1.152921504606846976e18}}'),
+    { localAddress: '127.0.5.6' });
+    expect({ status: refused.status, error: refused.body.error }).toEqual({ status: 400, error: 'validation_failed' });
+    expect(pathsOf(refused)).toEqual(['properties.id', 'properties.neg', 'properties.list.1', 'properties.tiny', 'properties.long', 'properties.big_float', 'properties.two_to_60']);
+    // 2^60 is a double, but one written back as 1152921504606847000: another number than the one sent.
+    expect(refused.body.message).toContain('properties.two_to_60: 1.152921504606846976e18 cannot be held exactly by a double (it would be stored as 1152921504606847000)');
+    expect(refused.body.message).toContain('properties.id: 9007199254740993 is an integer beyond ±(2^53 − 1)');
+    expect(refused.body.message).toContain('it would be stored as 9007199254740992');
+    expect(refused.body.message).toContain('properties.list.1: 1e400 is out of the range of a double (it would be stored as null)');
+    expect(await topicMessageCount(brokers, topic)).toBe(before);
+
+    // At the edges, and respelt: kept by value (1.50 and 15e-1 are 1.5), never rounded.
+    const kept = '{"max":9007199254740991,"min":-9007199254740991,"f":0.1,"sum":0.30000000000000004,"e":1e300,"smallest":5e-324,'
+      + '"largest":1.7976931348623157e308,"e20":1e20,"respelt":[1.50,15e-1],"zero":-0.0}';
+    const accepted = await postBytes(`${api.url}/track`, Buffer.from(`{"user_id":"numbers_kept","event_type":"x","properties":${kept}}`), { localAddress: '127.0.5.6' });
+    expect(accepted.status).toBe(202);
+    const [stored] = await storedTexts('numbers_kept');
+    expect(stored).toContain('"properties":{"max":9007199254740991,"min":-9007199254740991,"f":0.1,"sum":0.30000000000000004,"e":1e+300,"smallest":5e-324,'
+      + '"largest":1.7976931348623157e+308,"e20":100000000000000000000,"respelt":[1.5,1.5],"zero":0}');
+
+    // In a batch, only the event holding the number is refused, by its index.
+    const batch = await postBytes(`${api.url}/batch`,
+      Buffer.from('[{"user_id":"numbers_batch","event_type":"x","properties":{"n":1}},{"user_id":"numbers_batch","event_type":"x","properties":{"n":[2,18446744073709551615]}}]'),
+      { localAddress: '127.0.5.6' });
+    expect(batch.status).toBe(202);
+    expect(batch.body.accepted.map((a: { index: number }) => a.index)).toEqual([0]);
+    expect(batch.body.rejected).toMatchObject([{ index: 1, issues: [{ path: 'properties.n.1', message: expect.stringContaining('18446744073709551615 is an integer beyond') }] }]);
+  });
+
+  it('refuses bidirectional formatting characters in user_id and event_type, naming the field; other Unicode is stored byte for byte, not normalised', async () => {
+    for (const [field, value] of [['user_id', 'admin\u202e\u2066txt.exe'], ['user_id', 'u\u200f42'], ['event_type', 'log\u2067in']] as const) {
+      const res = await track(api.url, { user_id: 'u', event_type: 'x', [field]: value }, { localAddress: '127.0.5.7' });
+      expect({ value, status: res.status, paths: pathsOf(res) }).toEqual({ value, status: 400, paths: [field] });
+      expect(res.body.message).toContain('bidirectional formatting characters');
+    }
+    // é as one code point (NFC) and as e + combining acute (NFD): two ids, each kept as sent.
+    for (const user_id of ['ren\u00e9', 'rene\u0301']) {
+      expect((await track(api.url, { user_id, event_type: 'x' }, { localAddress: '127.0.5.7' })).status).toBe(202);
+      const texts = await storedTexts(user_id);
+      expect({ user_id, copies: texts.length }).toEqual({ user_id, copies: 1 });
+      expect(Buffer.from(texts[0]!).includes(Buffer.from(`"user_id":"${user_id}"`))).toBe(true);
+    }
+  });
+
+  it('refuses a declared charset other than UTF-8 with 415 (the bytes would be read as UTF-8 all the same); charset=utf-8 and none are taken', async () => {
+    // A Latin-1 client's "Ã©" is the bytes C3 A9: valid UTF-8 for "é". Read as UTF-8, it was stored as é with a 202.
+    const body = Buffer.from('{"user_id":"charset_\u00c3\u00a9","event_type":"x"}', 'latin1');
+    expect(body.toString('utf8')).toBe('{"user_id":"charset_\u00e9","event_type":"x"}');
+    for (const contentType of ['application/json; charset=iso-8859-1', 'application/json;charset="windows-1252"', 'application/json; charset=utf-16']) {
+      const res = await postBytes(`${api.url}/track`, body, { localAddress: '127.0.5.8', headers: { 'content-type': contentType } });
+      expect({ contentType, status: res.status, error: res.body.error }).toEqual({ contentType, status: 415, error: 'unsupported_media_type' });
+      expect(res.body.message).toContain('is not supported: JSON is read as UTF-8');
+    }
+    for (const contentType of ['application/json', 'application/json; charset=utf-8', 'application/json; Charset="UTF-8"']) {
+      const res = await postBytes(`${api.url}/track`, body, { localAddress: '127.0.5.8', headers: { 'content-type': contentType } });
+      expect({ contentType, status: res.status }).toEqual({ contentType, status: 202 });
+    }
   });
 });
 

@@ -3,6 +3,7 @@
  * when the server sends one, so every client limited at the same moment comes back together. Add
  * jitter on top of Retry-After. The test reads each client's chosen wait from its ledger
  * (`Attempt.waitMs`): values the client computed, not timings.
+ * Fails on the reference with: `expected 0 to be greater than or equal to 100` (tools/learn/ci.ts checks it does, in CI).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startApiReplica, type ApiReplica } from '../../../infra/api.js';

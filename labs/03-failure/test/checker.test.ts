@@ -98,6 +98,19 @@ describe('the chaos checker (pure, on hand-written histories)', () => {
     expect(violations(v).map((x) => x.anomaly)).toEqual(['reordered']);
   });
 
+  it('reordered: a later event stored in another partition is a reordering, whichever offset it got', () => {
+    // One user's events must share a partition. b landed in partition 1 at a higher offset than a's, and d in
+    // partition 1 at a lower one than c's: comparing offsets alone would pass the first.
+    const s = [sent('a'), sent('b'), sent('c', { user_id: 'u2' }), sent('d', { user_id: 'u2' })];
+    const t = [rec(0, 'a'), rec(1, 'c', { user_id: 'u2' }), rec(5, 'b', { partition: 1 }), rec(0, 'd', { partition: 1, user_id: 'u2' })];
+    const v = check({ sent: s, topic: t });
+    expect(v.evidence.reordered).toEqual([
+      { user_id: 'u1', client: 'c1', sentFirst: 'a', storedFirst: 'b' },
+      { user_id: 'u2', client: 'c1', sentFirst: 'c', storedFirst: 'd' },
+    ]);
+    expect(v.counts.orderChecks).toBe(2);
+  });
+
   it('reordered: judged by each event\'s first copy, across clients and users independently', () => {
     // a's retry left a second copy after b: fine, a's first copy is before b. c1/u2 and c2/u1 are separate orders.
     const s = [sent('a', { attempts: 2 }), sent('b'), sent('e', { user_id: 'u2' }), sent('f', { client: 'c2' })];

@@ -2,6 +2,7 @@
  * Lab 04, exercise 2: an event that can never succeed (it fails the schema) is dead-lettered at
  * its first attempt, not retried RETRY_MAX_ATTEMPTS times through the retry topic. Add a
  * `NonRetriableError` that `mainLane` dead-letters at once, and use it for schema errors.
+ * Fails on the reference with: `expected { attempts: 4, retryRecords: 3 } to deeply equal { attempts: 1, retryRecords: +0 }` (tools/learn/ci.ts checks it does, in CI).
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';

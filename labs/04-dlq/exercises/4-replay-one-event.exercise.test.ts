@@ -1,6 +1,7 @@
 /**
  * Lab 04, exercise 4: `npm run dlq -- replay --event-id <id>` replays that one dead letter.
  * Today the flag is ignored and every pending entry is replayed.
+ * Fails on the reference with: `to have a length of 1 but got 3` (tools/learn/ci.ts checks it does, in CI).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';

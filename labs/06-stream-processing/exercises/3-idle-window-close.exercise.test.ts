@@ -3,6 +3,7 @@
  * largest event time seen) passes its end plus the grace, so the last hour of a quiet partition
  * stays open until more input comes. Add `IDLE_CLOSE_MS`: after that much wall-clock silence on a
  * partition, close its open windows. The test gives it 2 s and waits up to 30 s for the output.
+ * Fails on the reference with: `expected [] to deeply equal [ { user_id: 'idle_user'` (tools/learn/ci.ts checks it does, in CI).
  */
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../../../infra/processes.js';

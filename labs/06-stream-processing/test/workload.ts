@@ -9,7 +9,25 @@ import { randomUUID } from 'node:crypto';
 import { partitionFor } from '../../../shared/kafka.js';
 import type { EnrichedEvent } from '../../../shared/schema.js';
 import type { ActivityAverage, HourlyCount } from '../src/outputs.js';
-import { ACTIVITY_WINDOW_MS, HOUR_MS, MINUTE_MS, activityWindowStartsHolding, hourStartOf, iso, minuteStartOf } from '../src/windows.js';
+
+// The oracle's own arithmetic, not src/windows.ts's (the functions under test): window bounds come
+// from the calendar (Date's UTC fields) and from the definition of a hopping window, "every whole
+// minute s with s <= t < s + 15 min", instead of the processor's floor division and loop.
+const MINUTE_MS = 60 * 1000;
+const HOUR_MS = 60 * MINUTE_MS;
+/** 15-minute windows, a new one each whole minute. */
+const ACTIVITY_WINDOW_MS = 15 * MINUTE_MS;
+const iso = (t: number) => new Date(t).toISOString();
+/** The start of the UTC calendar hour holding `t`. */
+const hourStartOf = (t: number) => { const d = new Date(t); d.setUTCMinutes(0, 0, 0); return d.getTime(); };
+/** Starts of the activity windows holding instant `t`: whole minutes s with s <= t < s + 15 min, oldest first. */
+function activityWindowsHolding(t: number): number[] {
+  const starts: number[] = [];
+  const d = new Date(t);
+  d.setUTCSeconds(0, 0); // the latest whole minute at or before t
+  for (let s = d.getTime(); s + ACTIVITY_WINDOW_MS > t; s -= MINUTE_MS) starts.unshift(s);
+  return starts;
+}
 
 export const EVENT_TYPES = ['page_view', 'login', 'click', 'purchase'] as const;
 export const START = Date.parse('2026-01-05T08:00:00.000Z');
@@ -125,7 +143,7 @@ function expectedOutputs(all: EnrichedEvent[], onTime: { e: EnrichedEvent; t: nu
     h.counts[e.event_type] = (h.counts[e.event_type] ?? 0) + 1;
     h.total += 1;
     hourly.set(hk, h);
-    for (const s of activityWindowStartsHolding(minuteStartOf(t))) {
+    for (const s of activityWindowsHolding(t)) {
       const ak = `${e.user_id}|${iso(s)}`;
       const a = activity.get(ak) ?? { user_id: e.user_id, window_start: iso(s), window_end: iso(s + ACTIVITY_WINDOW_MS), events: 0, events_per_minute: 0 };
       a.events += 1;

@@ -29,6 +29,8 @@ describe('graded exercises', () => {
       expect(e.name, e.file).toMatch(/\w/);
       expect(e.passCondition, e.file).not.toBe('(no test found)');
       expect(e.file).toContain(`/${e.number}-`);
+      // What tools/learn/ci.ts checks it fails with on the reference.
+      expect(e.failsOnReferenceWith, `${e.file}: its opening comment says "Fails on the reference with: \`…\`"`).toMatch(/\w/);
     }
   });
 

@@ -31,4 +31,15 @@ describe.skipIf(existsSync(join(root, STATE_FILE)))("the labs' learner-mode data
       }
     }
   });
+
+  it('a checkpoint whose tests skip off the native runtime says so (runtime: native), so the grader runs them natively and it can pass on containers', () => {
+    const skipsOffNative = /skipIf\(\s*(?:!native|labRuntime\(\)\s*!==\s*'native')\s*\)/;
+    for (const lab of labsWithCheckpoints(root)) {
+      for (const c of loadCheckpoints(root, lab).checkpoints) {
+        const skipping = c.tests.filter((t) => skipsOffNative.test(readFileSync(join(root, t.file), 'utf8'))).map((t) => t.file);
+        expect({ checkpoint: `${lab}:${c.id}`, runtime: skipping.length ? c.runtime : 'n/a' })
+          .toEqual({ checkpoint: `${lab}:${c.id}`, runtime: skipping.length ? 'native' : 'n/a' });
+      }
+    }
+  });
 });
