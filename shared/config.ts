@@ -54,10 +54,13 @@ const ConfigSchema = z.object({
   /**
    * Load shedding (labs/01-ingest/src/load-shed.ts): a replica answers /track and /batch 503
    * `overloaded` at once when this many of them are in flight, or when the request waited this
-   * many ms since nginx forwarded it (X-Request-Start); 0 turns either off.
+   * many ms since nginx forwarded it (X-Request-Start); 0 turns either off. The wait limit sits above
+   * nginx's proxy_connect_timeout (2 s): a request nginx re-sends after a connect that timed out (a
+   * killed container's address drops packets instead of refusing) keeps its first stamp, and must not
+   * be shed for the time nginx spent.
    */
   LOAD_SHED_MAX_IN_FLIGHT: int(128),
-  LOAD_SHED_MAX_WAIT_MS: int(500),
+  LOAD_SHED_MAX_WAIT_MS: int(3_000),
   /** The API's listen backlog: connections the kernel completes and queues before the replica accepts them (capped by net.core.somaxconn). */
   API_LISTEN_BACKLOG: int(4096),
   /** The API's producer is idempotent (safe with batching: one produce request in flight). */

@@ -11,7 +11,9 @@
  *   LOAD_SHED_MAX_WAIT_MS. A busy replica leaves requests unread in its sockets, where the
  *   in-flight count cannot see them; shedding those that waited too long answers them cheaply and
  *   keeps the wait of the others near the limit, however many nginx sends (CoDel's idea: judge the
- *   queue by how long its requests sat in it). nginx and the replicas read one clock (one host; the
+ *   queue by how long its requests sat in it). The default limit (3 s) is above nginx's connect
+ *   timeout (2 s): a request re-sent after a connect to a dead container timed out keeps its first
+ *   stamp (docker-compose's test caught 503s for exactly that wait at 500 ms). nginx and the replicas read one clock (one host; the
  *   compose containers share the host's); a client that sends its own stamp only gets itself shed.
  * A shed request wrote nothing (no event_id is assigned): the client retries it as it was.
  */
