@@ -56,6 +56,18 @@ function appliedEndInA(logA: LogRecord[], appliedInA: Set<string>): Map<number, 
 }
 
 /** After the promotion: B's workers consume the mirrored topic from the translated offsets to its end, then stop. */
+/** Both regions with MirrorMaker A→B, and the pipeline in region A: its API and 2 workers. */
+async function pipelineInRegionA(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const regions = await startRegions({ dir: join(dir, 'regions'), mirrorSettings: mirrorOverrides() });
+  started.push(() => regions.close());
+  const api = await startApi({ region: 'A', brokers: regions.a.brokers, dir });
+  own(api.process);
+  const workersA = startWorkers({ region: 'A', ids: [1, 2], brokers: regions.a.brokers, topic: SOURCE_TOPIC, profileDb: profileDbIn(dir), dir });
+  workersA.forEach((w) => own(w.process));
+  return { dir, regions, api, workersA };
+}
+
 async function consumeReplica(regions: Regions, dir: string): Promise<void> {
   const workers = startWorkers({ region: 'B', ids: [1, 2], brokers: regions.b.brokers, topic: regions.mirroredTopic, profileDb: profileDbIn(dir), dir });
   workers.forEach((w) => own(w.process));
@@ -80,13 +92,7 @@ async function serveFromB(regions: Regions, dir: string, label: string): Promise
 
 describe('lab 08: MirrorMaker 2 from region A to region B, failover counted event by event', () => {
   it('region A dies mid-stream: what A acked is in B or counted as lost (its tail), B re-reads exactly what A applied past the translated offset (checkpoint staleness + sync granularity), and applies each event once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab08-unplanned-'));
-    const regions = await startRegions({ dir: join(dir, 'regions'), mirrorSettings: mirrorOverrides() });
-    started.push(() => regions.close());
-    const api = await startApi({ region: 'A', brokers: regions.a.brokers, dir });
-    own(api.process);
-    const workersA = startWorkers({ region: 'A', ids: [1, 2], brokers: regions.a.brokers, topic: SOURCE_TOPIC, profileDb: profileDbIn(dir), dir });
-    workersA.forEach((w) => own(w.process));
+    const { dir, regions, api, workersA } = await pipelineInRegionA('lab08-unplanned-');
 
     const ledger = new Ledger();
     let stopLoad = false;
@@ -165,13 +171,7 @@ describe('lab 08: MirrorMaker 2 from region A to region B, failover counted even
   }, 300_000);
 
   it('planned switchover (drain, then fail over, A healthy): RPO 0, B re-reads at most offset.lag.max per partition, each refused by the dedupe', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab08-planned-'));
-    const regions = await startRegions({ dir: join(dir, 'regions'), mirrorSettings: mirrorOverrides() });
-    started.push(() => regions.close());
-    const api = await startApi({ region: 'A', brokers: regions.a.brokers, dir });
-    own(api.process);
-    const workersA = startWorkers({ region: 'A', ids: [1, 2], brokers: regions.a.brokers, topic: SOURCE_TOPIC, profileDb: profileDbIn(dir), dir });
-    workersA.forEach((w) => own(w.process));
+    const { dir, regions, api, workersA } = await pipelineInRegionA('lab08-planned-');
     const ledger = new Ledger();
     await load({ baseUrl: api.url, ledger, label: 'planned', clients: 4, ratePerClient: 25, maxEvents: 400, firstAddress: 1 });
 
