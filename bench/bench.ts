@@ -30,7 +30,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createKafka, ensureTopic, readTopic } from '../shared/kafka.js';
+import { createKafka, ensureTopic } from '../shared/kafka.js';
+import { missingIds } from './missing-ids.js';
 import { waitForStableGroup } from '../shared/testing/groups.js';
 import { startWorker, type WorkerProcess } from '../infra/worker.js';
 import { ProfileStore } from '../labs/02-consumer-groups/src/profile-store.js';
@@ -143,9 +144,7 @@ async function fullStackPhase(root: string): Promise<FullStack> {
 
 /** Every event_id a client got a 202 for (since the last check), looked up in the stack's topic. */
 async function checkStored(brokers: string[]): Promise<number> {
-  const stored = new Set<string>();
-  for (const r of await readTopic(brokers, TOPIC, 300_000)) stored.add(r.value?.event_id);
-  const lost = [...acceptedIds].filter((id) => !stored.has(id));
+  const lost = await missingIds(brokers, TOPIC, acceptedIds);
   console.log(`\nCheck: ${int(acceptedIds.size)} events answered 202, each looked up by event_id in ${TOPIC}: ${lost.length === 0 ? 'every one is stored' : `${lost.length} LOST, e.g. ${lost.slice(0, 3).join(', ')}`}.`);
   return lost.length;
 }

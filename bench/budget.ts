@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { readTopic } from '../shared/kafka.js';
+import { missingIds } from './missing-ids.js';
 import { backgroundLoad, cpuSecondsByGroup, cpuSnapshot } from './cpu.js';
 import { envNumber } from './env.js';
 import { clientEvent } from './phases.js';
@@ -69,10 +69,8 @@ async function endToEnd(full: FullStack, phase: BudgetPhase): Promise<number[]> 
 }
 
 async function checkStored(brokers: string[], phases: BudgetPhase[]): Promise<number> {
-  const stored = new Set<string>();
-  for (const r of await readTopic(brokers, TOPIC, 300_000)) stored.add(r.value?.event_id);
   const accepted = phases.flatMap((p) => p.load.accepted.map((a) => a.id));
-  const lost = accepted.filter((id) => !stored.has(id));
+  const lost = await missingIds(brokers, TOPIC, accepted);
   console.log(`\nCheck: ${int(accepted.length)} events answered 202, each looked up by event_id in ${TOPIC}: ${lost.length === 0 ? 'every one is stored' : `${lost.length} LOST, e.g. ${lost.slice(0, 3).join(', ')}`}.`);
   return lost.length;
 }

@@ -5,7 +5,8 @@
  * its maximum. Benthos writes to its own topic so the lab's workers do not consume its records.
  */
 import { join } from 'node:path';
-import { ensureTopic, createKafka, readTopic } from '../../shared/kafka.js';
+import { ensureTopic, createKafka } from '../../shared/kafka.js';
+import { missingIds } from '../missing-ids.js';
 import { startNginx } from '../../infra/nginx.js';
 import { BENCH_LIMITS } from '../stacks.js';
 import { budgetPhase } from './phase.js';
@@ -37,9 +38,8 @@ export async function peerPhases(o: {
     await budgetPhase({ name: 'peer warm-up', bin: o.bin, url, rate: 250, durationS: 5, workDir: work, body: o.body, stages, quiet: true });
     const paced = await budgetPhase({ name: `peer ${o.rate} req/s`, bin: o.bin, url, rate: o.rate, durationS: o.durationS, workDir: work, body: o.body, stages });
     const max = await budgetPhase({ name: 'peer max', bin: o.bin, url, rate: 0, maxWorkers: 50, durationS: o.maxS, workDir: work, body: o.body, stages });
-    const stored = new Set((await readTopic(o.brokers, PEER_TOPIC, 300_000)).map((r) => r.headers['X-Request-Id']));
     const accepted = [paced, max].flatMap((p) => p.load.accepted.map((a) => a.id));
-    const lost = accepted.filter((id) => !stored.has(id)).length;
+    const lost = (await missingIds(o.brokers, PEER_TOPIC, accepted, (r) => r.headers['X-Request-Id'])).length;
     console.log(`  Check: ${accepted.length} peer 202s, each looked up by X-Request-Id in ${PEER_TOPIC}: ${lost === 0 ? 'every one is stored' : `${lost} LOST`}.`);
     return { paced: paced.load, max: max.load, pacedUsPerEvent: paced.totalOursUs, lost };
   } finally {

@@ -56,6 +56,16 @@ function appliedEndInA(logA: LogRecord[], appliedInA: Set<string>): Map<number, 
 }
 
 /** After the promotion: B's workers consume the mirrored topic from the translated offsets to its end, then stop. */
+/** What both failovers must show: B's copy is A's log, nothing stray or reordered, every event applied once with exact profiles, and B re-read exactly what the offsets predict. */
+function expectNoAnomaly(v: FailoverVerdict): void {
+    expect(v.diverged).toEqual([]);
+    expect(v.stray).toEqual([]);
+    expect(v.reordered).toEqual([]);
+    expect(v.unapplied).toEqual([]);
+    expect(v.wrongProfile).toEqual([]);
+    expect([...v.reread].sort()).toEqual([...v.expectedReread].sort());
+}
+
 /** Both regions with MirrorMaker A→B, and the pipeline in region A: its API and 2 workers. */
 async function pipelineInRegionA(prefix: string) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -153,12 +163,7 @@ describe('lab 08: MirrorMaker 2 from region A to region B, failover counted even
       const r = aPosition.get(id)!;
       expect(r.offset).toBeGreaterThanOrEqual((endB.get(r.partition) ?? 0) + regions.shift.get(r.partition)!);
     }
-    expect(v.diverged).toEqual([]);
-    expect(v.stray).toEqual([]);
-    expect(v.reordered).toEqual([]);
-    expect(v.unapplied).toEqual([]);
-    expect(v.wrongProfile).toEqual([]);
-    expect([...v.reread].sort()).toEqual([...v.expectedReread].sort());
+    expectNoAnomaly(v);
     for (const [p, n] of reread) expect(n, `partition ${p}`).toBeLessThanOrEqual(bounds.bound.get(p)!);
     // Each checkpoint is MM2's rule applied to an offset sync it really wrote: downstream = sync's, +1 unless the commit is the sync's own offset.
     const syncs = await readOffsetSyncs(repaired.brokers, regions.mm2.offsetSyncsTopic);
@@ -223,12 +228,7 @@ describe('lab 08: MirrorMaker 2 from region A to region B, failover counted even
 
     expect(v.acked).toBe(400);
     expect(v.lostInFailover).toEqual([]);
-    expect(v.diverged).toEqual([]);
-    expect(v.stray).toEqual([]);
-    expect(v.reordered).toEqual([]);
-    expect(v.unapplied).toEqual([]);
-    expect(v.wrongProfile).toEqual([]);
-    expect([...v.reread].sort()).toEqual([...v.expectedReread].sort());
+    expectNoAnomaly(v);
     expect(duplicates).toBe(v.reread.length);
     for (const [p, n] of reread) expect(n, `partition ${p}`).toBeLessThanOrEqual(LAG_MAX);
     // B resumes at most offset.lag.max before the group's final commit on A (in A's offsets, through the harness's own shift), never after it.
