@@ -201,9 +201,7 @@ describe('lab 08: MirrorMaker 2 from region A to region B, failover counted even
     const lagNow = async () => (await gauge.get()).values.reduce((sum, x) => sum + x.value, 0);
     const lagDrained = await lagNow();
     // The operator's view of the same moment: `npm run region -- status`.
-    const status = (await exec(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['labs/08-multi-region/src/region-cli.ts', 'status'], {
-      cwd: repoRoot, env: { ...process.env, REGION_A_BROKERS: regions.a.brokers.join(','), REGION_B_BROKERS: regions.b.brokers.join(',') },
-    })).stdout;
+    const status = await regionCli(regions, 'status');
     console.log(`[lab08 planned] npm run region -- status\n${status}`);
     expect(status.match(/lag=0\b/g)?.length).toBe(2);
     await Promise.all([api.process.stop(), ...workersA.map((w) => w.process.stop()), regions.mm2.process.stop()]);
@@ -214,7 +212,15 @@ describe('lab 08: MirrorMaker 2 from region A to region B, failover counted even
     const lagAfterWrites = await lagNow();
     expect(lagDrained).toBe(0);
     expect(lagAfterWrites).toBe(25);
-    const promotion = await promote({ brokers: regions.b.brokers, group: GROUP, mirroredTopic: regions.mirroredTopic, checkpointsTopic: regions.mm2.checkpointsTopic });
+    // The operator promotes B with the CLI; the group's offsets it committed on B are where B's workers start.
+    const failover = await regionCli(regions, 'failover', 'B');
+    console.log(`[lab08 planned] npm run region -- failover B\n${failover}`);
+    const promotion: Promotion = {
+      resumedAt: resumesPrinted(failover),
+      checkpoints: latestCheckpoints(await readCheckpoints(regions.b.brokers, regions.mm2.checkpointsTopic), GROUP, regions.mirroredTopic),
+    };
+    expect(promotion.resumedAt.size).toBe(2);
+    expect(await committedOffsets(regions.b.brokers, regions.mirroredTopic)).toEqual(promotion.resumedAt);
     await consumeReplica(regions, dir);
 
     const logA = await readLog(regions.a.brokers, SOURCE_TOPIC);
@@ -247,6 +253,31 @@ describe('lab 08: MirrorMaker 2 from region A to region B, failover counted even
 /** LAB08_MIRROR_SETTINGS: JSON of MM2 settings over the lab's, to see how the RPO moves (README, exercises). */
 function mirrorOverrides(): Record<string, string | number | boolean> | undefined {
   return process.env.LAB08_MIRROR_SETTINGS ? JSON.parse(process.env.LAB08_MIRROR_SETTINGS) : undefined;
+}
+
+/** `npm run region -- <args>` on the two running regions; its stdout. */
+async function regionCli(regions: Regions, ...args: string[]): Promise<string> {
+  return (await exec(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['labs/08-multi-region/src/region-cli.ts', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, REGION_A_BROKERS: regions.a.brokers.join(','), REGION_B_BROKERS: regions.b.brokers.join(','), KAFKA_TOPIC: SOURCE_TOPIC, CONSUMER_GROUP: GROUP },
+  })).stdout;
+}
+
+/** `A.crm-events[0] resumes at 276 (…)` lines of `region -- failover B`: partition → offset. */
+function resumesPrinted(output: string): Map<number, number> {
+  return new Map([...output.matchAll(/\[(\d+)\] resumes at (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]));
+}
+
+/** The group's committed offsets on a cluster, per partition of `topic`. */
+async function committedOffsets(brokers: string[], topic: string): Promise<Map<number, number>> {
+  const admin = createKafka(brokers, 'lab08-test').admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId: GROUP, topics: [topic] });
+    return new Map(offsets!.partitions.map((p) => [p.partition, Number(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 const fmt = (m: Map<number, number>) => [...m].sort(([a], [b]) => a - b).map(([p, n]) => `${p}:${n}`).join(',');
