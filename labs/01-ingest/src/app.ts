@@ -201,7 +201,7 @@ export async function buildApp(
         return sendError(reply, 'invalid_request', 'request body is empty; send a JSON CRM event');
       }
       const facts = bodyFacts.get(request);
-      const check = checkEvent(request.body, { nowMs: Date.now(), invalidUtf8: facts?.invalidUtf8 ?? false, inexactNumbers: facts?.inexactNumbers, schema: codec?.bodySchema });
+      const check = checkEvent(request.body, { nowMs: Date.now(), invalidUtf8: facts?.invalidUtf8 ?? false, inexactNumbers: facts?.inexactNumbers, duplicateKeys: facts?.duplicateKeys, schema: codec?.bodySchema });
       if (!check.ok) return sendError(reply, 'validation_failed', check.message, { issues: check.issues });
       const trace = traceOf(request);
       const derivedId = fromTrustedProxy(request.socket) ? eventIdFromEdgeRequestId(request.headers['x-request-id']) : undefined;
@@ -264,7 +264,7 @@ export async function buildApp(
 
     const trusted = fromTrustedProxy(request.socket);
     const facts = bodyFacts.get(request);
-    const sorted = sortBatch(body, { nowMs: Date.now(), invalidUtf8: facts?.invalidUtf8 ?? false, inexactNumbers: facts?.inexactNumbers, schema: codec?.bodySchema },
+    const sorted = sortBatch(body, { nowMs: Date.now(), invalidUtf8: facts?.invalidUtf8 ?? false, inexactNumbers: facts?.inexactNumbers, duplicateKeys: facts?.duplicateKeys, schema: codec?.bodySchema },
       (event, index) => enrich(event, request, trusted ? batchEventIdFromEdgeRequestId(request.headers['x-request-id'], index) : undefined));
     const encoded = codec ? await encodeBatch(sorted.valid, (event) => codec.encode(event)) : undefined;
     const valid = encoded?.encodable ?? sorted.valid;

@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import type { CRMEvent, EnrichedEvent, Issue } from '../../../shared/schema.js';
-import { checkEvent } from './check-event.js';
+import { checkEvent, type EventContext } from './check-event.js';
 import { EventEncodeError } from './event-codec.js';
-import type { InexactNumber } from './exact-numbers.js';
+import type { JsonPath } from './json-walk.js';
 import { KafkaUnavailableError } from './publisher.js';
 
 export interface RejectedEvent { index: number; reason: string; issues: Issue[] }
@@ -11,15 +10,17 @@ export interface EventRef { index: number; event_id: string }
 /** Splits a batch into the events to publish (in order, enriched by `enrich`) and the rejected ones, with their reasons. */
 export function sortBatch(
   events: unknown[],
-  context: { nowMs: number; invalidUtf8: boolean; inexactNumbers?: InexactNumber[] | undefined; schema?: z.ZodType<CRMEvent> | undefined },
+  context: EventContext,
   enrich: (event: CRMEvent, index: number) => EnrichedEvent,
 ): { valid: { index: number; event: EnrichedEvent }[]; rejected: RejectedEvent[] } {
   const valid: { index: number; event: EnrichedEvent }[] = [];
   const rejected: RejectedEvent[] = [];
   // The parser's paths start at the array: each event gets its own, from its top.
-  const inexactOf = (index: number) => context.inexactNumbers?.filter((n) => n.path[0] === index).map((n) => ({ ...n, path: n.path.slice(1) }));
+  const ofEvent = <T extends { path: JsonPath }>(found: T[] | undefined, index: number) =>
+    found?.filter((n) => n.path[0] === index).map((n) => ({ ...n, path: n.path.slice(1) }));
   events.forEach((input, index) => {
-    const check = checkEvent(input, context.inexactNumbers ? { ...context, inexactNumbers: inexactOf(index) } : context);
+    const check = checkEvent(input, context.inexactNumbers || context.duplicateKeys
+      ? { ...context, inexactNumbers: ofEvent(context.inexactNumbers, index), duplicateKeys: ofEvent(context.duplicateKeys, index) } : context);
     if (check.ok) valid.push({ index, event: enrich(check.event, index) });
     else rejected.push({ index, reason: check.message, issues: check.issues });
   });

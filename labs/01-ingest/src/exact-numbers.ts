@@ -12,13 +12,14 @@
  * Most bodies have no number that could fail, and pay one regular-expression test
  * (`mayHoldInexactNumbers`); only a body with a 16-digit number or an exponent is walked.
  */
+import { walkJson, type JsonPath } from './json-walk.js';
 
 /** A number token after `:`, `,` or `[` with an exponent, or with 16 digits or more: the only ones that can fail. */
 const MAYBE_INEXACT = /[:,[]\s*-?(?:\d+(?:\.\d+)?[eE]|(?:\d\.?){16})/;
 
 export interface InexactNumber {
   /** Where it is: object keys and array indexes from the top of the body. */
-  path: (string | number)[];
+  path: JsonPath;
   /** The number as the client wrote it. */
   text: string;
   /** Why it is refused. */
@@ -51,48 +52,17 @@ export function whyInexact(token: string): string | undefined {
     : `cannot be held exactly by a double (it would be stored as ${JSON.stringify(value)}); send fewer digits, or a string`;
 }
 
-const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-
 /**
  * Every number in `json` (valid JSON: call it after JSON.parse succeeded) that would not be stored
- * as written, with its path. One pass over the text; strings are skipped whole.
+ * as written, with its path. One pass over the text (json-walk.ts).
  */
 export function inexactNumbers(json: string): InexactNumber[] {
   const found: InexactNumber[] = [];
-  // One frame per open object or array: the key or index its current value sits at.
-  const frames: { key: string | number; inObject: boolean; expectingKey: boolean }[] = [];
-  for (let i = 0; i < json.length;) {
-    const c = json[i]!;
-    const top = frames[frames.length - 1];
-    if (c === '"') {
-      let end = i + 1;
-      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
-      if (top?.inObject && top.expectingKey) {
-        top.key = JSON.parse(json.slice(i, end + 1)) as string;
-        top.expectingKey = false;
-      }
-      i = end + 1;
-    } else if (c === '{' || c === '[') {
-      frames.push({ key: 0, inObject: c === '{', expectingKey: c === '{' });
-      i++;
-    } else if (c === '}' || c === ']') {
-      frames.pop();
-      i++;
-    } else if (c === ',') {
-      if (top) {
-        if (top.inObject) top.expectingKey = true;
-        else top.key = (top.key as number) + 1;
-      }
-      i++;
-    } else if (c === '-' || (c >= '0' && c <= '9')) {
-      NUMBER.lastIndex = i;
-      const token = NUMBER.exec(json)?.[0] ?? c;
+  walkJson(json, {
+    number(token, path) {
       const reason = whyInexact(token);
-      if (reason) found.push({ path: frames.map((f) => f.key), text: token, reason });
-      i += token.length;
-    } else {
-      i++; // whitespace, ':', true, false, null
-    }
-  }
+      if (reason) found.push({ path: path(), text: token, reason });
+    },
+  });
   return found;
 }

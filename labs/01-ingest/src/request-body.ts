@@ -4,6 +4,7 @@ import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 import { inexactNumbers, mayHoldInexactNumbers, type InexactNumber } from './exact-numbers.js';
+import { duplicateKeys, mayHoldDuplicateKeys, type DuplicateKey } from './duplicate-keys.js';
 
 /** What the body parser learnt about the bytes it parsed (recorded only when there is something to say). */
 export interface BodyFacts {
@@ -11,6 +12,8 @@ export interface BodyFacts {
   invalidUtf8: boolean;
   /** Numbers JSON.parse did not keep as written (exact-numbers.ts), by path from the top of the body. */
   inexactNumbers?: InexactNumber[];
+  /** Keys written twice in one object (duplicate-keys.ts), which JSON.parse resolved by keeping the last. */
+  duplicateKeys?: DuplicateKey[];
 }
 
 /**
@@ -51,8 +54,9 @@ export function decodedBody(raw: Readable, contentEncoding: string | undefined):
  * JSON bodies are read as bytes, checked for UTF-8 in one native call (`buffer.isUtf8`), then parsed
  * by Fastify's own JSON parser (same errors, same prototype-poisoning refusals). Invalid bytes
  * become U+FFFD as before; `facts` records that, so the route can name the fields. Numbers a double
- * cannot hold as written are recorded too (exact-numbers.ts; the text is walked only when a cheap
- * test says one may be there). A declared charset other than UTF-8 is refused (415): the bytes
+ * cannot hold as written are recorded too (exact-numbers.ts), and keys written twice in one object
+ * (duplicate-keys.ts); the text is walked only when a cheap test says one may be there. A declared
+ * charset other than UTF-8 is refused (415): the bytes
  * would be read as UTF-8 anyway, and text the client meant as Latin-1 stored as other characters.
  */
 export function registerJsonParser(app: FastifyInstance, facts: WeakMap<object, BodyFacts>): void {
@@ -69,11 +73,14 @@ export function registerJsonParser(app: FastifyInstance, facts: WeakMap<object, 
     }
     if (!isUtf8(body)) facts.set(request, { invalidUtf8: true });
     const text = body.toString('utf8');
-    if (!mayHoldInexactNumbers(text)) return parseJson(request, text, done);
     parseJson(request, text, (error, value) => {
       if (!error) {
-        const inexact = inexactNumbers(text);
-        if (inexact.length) facts.set(request, { invalidUtf8: facts.get(request)?.invalidUtf8 ?? false, inexactNumbers: inexact });
+        const inexact = mayHoldInexactNumbers(text) ? inexactNumbers(text) : [];
+        const repeated = mayHoldDuplicateKeys(text, value) ? duplicateKeys(text) : [];
+        if (inexact.length || repeated.length) {
+          facts.set(request, { invalidUtf8: facts.get(request)?.invalidUtf8 ?? false,
+            ...(inexact.length && { inexactNumbers: inexact }), ...(repeated.length && { duplicateKeys: repeated }) });
+        }
       }
       done(error, value);
     });

@@ -134,6 +134,34 @@ describe('what the client sent is stored as sent, or refused', () => {
     expect(batch.body.rejected).toMatchObject([{ index: 1, issues: [{ path: 'properties.n.1', message: expect.stringContaining('18446744073709551615 is an integer beyond') }] }]);
   });
 
+  it('refuses a key written twice in one object (JSON.parse would keep the last), naming the object and the key; in a batch only that event', async () => {
+    const before = await topicMessageCount(brokers, topic);
+    for (const [body, path, key] of [
+      ['{"user_id":"dup_first","event_type":"x","user_id":"dup_second"}', '(body)', '"user_id"'],
+      ['{"user_id":"dup_props","event_type":"x","properties":{"plan":"pro","plan":"free"}}', 'properties', '"plan"'],
+      // An escape spells the same key: "\u0070lan" is "plan".
+      ['{"user_id":"dup_escaped","event_type":"x","properties":{"plan":"pro","\\u0070lan":"free"}}', 'properties', '"plan"'],
+    ] as const) {
+      const res = await postBytes(`${api.url}/track`, Buffer.from(body), { localAddress: '127.0.5.6' });
+      expect({ body, status: res.status, error: res.body.error, paths: pathsOf(res) }).toEqual({ body, status: 400, error: 'validation_failed', paths: [path] });
+      expect(res.body.message).toContain(`${path}: ${key} is written twice in one object`);
+    }
+    expect(await topicMessageCount(brokers, topic)).toBe(before);
+
+    // A value equal to a key, or the same key in two objects, is not a repeat: stored as sent.
+    const kept = await postBytes(`${api.url}/track`,
+      Buffer.from('{"user_id":"dup_none","event_type":"plan","properties":{"plan":"plan","a":{"plan":1},"b":[{"plan":2},{"plan":3}]}}'), { localAddress: '127.0.5.6' });
+    expect(kept.status).toBe(202);
+    const [stored] = await storedTexts('dup_none');
+    expect(stored).toContain('"properties":{"plan":"plan","a":{"plan":1},"b":[{"plan":2},{"plan":3}]}');
+
+    const batch = await postBytes(`${api.url}/batch`,
+      Buffer.from('[{"user_id":"dup_batch","event_type":"x"},{"user_id":"dup_batch","event_type":"x","event_type":"y"}]'), { localAddress: '127.0.5.6' });
+    expect(batch.status).toBe(202);
+    expect(batch.body.accepted.map((a: { index: number }) => a.index)).toEqual([0]);
+    expect(batch.body.rejected).toMatchObject([{ index: 1, issues: [{ path: '(body)', message: expect.stringContaining('"event_type" is written twice') }] }]);
+  });
+
   it('refuses bidirectional formatting characters in user_id and event_type, naming the field; other Unicode is stored byte for byte, not normalised', async () => {
     for (const [field, value] of [['user_id', 'admin\u202e\u2066txt.exe'], ['user_id', 'u\u200f42'], ['event_type', 'log\u2067in']] as const) {
       const res = await track(api.url, { user_id: 'u', event_type: 'x', [field]: value }, { localAddress: '127.0.5.7' });
