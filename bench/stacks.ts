@@ -107,14 +107,15 @@ export interface FullStack {
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /** Runs `infra/up.ts` on free ports in `runDir`, as `npm run up` would (installs are the caller's business). */
-export async function startFullStack(runDir: string, o: { replicas?: number } = {}): Promise<FullStack> {
+export async function startFullStack(runDir: string, o: { replicas?: number; limits?: Record<string, string> } = {}): Promise<FullStack> {
   const [kafka, controller, proxiedListener, viaToxiproxy, toxiproxy, nginx, dashboard, registry] = await freePorts(8);
   // `up` starts one replica per port of API_PORTS (3 by default).
   const apiPorts = await freePorts(o.replicas ?? 3);
   const workerBase = (await freeConsecutivePorts(2)) - 1; // worker-n serves metrics on base + n
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    ...BENCH_LIMITS,
+    // Raised by default; `limits: {}` keeps up's own (bench/spike.ts).
+    ...(o.limits ?? BENCH_LIMITS),
     CRM_LAB_RUN_DIR: runDir,
     KAFKA_PORT: String(kafka),
     KAFKA_CONTROLLER_PORT: String(controller),

@@ -33,6 +33,10 @@ export interface VegetaAttack {
   name: string;
   /** Per-request timeout (vegeta's -timeout), default 30 s. */
   timeoutS?: number;
+  /** The source address (vegeta's -laddr), e.g. 127.0.0.7: one client IP for nginx's and the API's per-IP limits. */
+  localAddress?: string;
+  /** Called for each result as it is read back: status (0: no answer), when sent (epoch ms), the body on demand. */
+  onResult?: (code: number, sentAt: number, body: () => string) => void;
 }
 
 export interface VegetaResult {
@@ -79,7 +83,8 @@ export async function vegetaAttack(o: VegetaAttack, onStart?: (pgid: number) => 
   const targets = writeTargets(o, count);
   const results = join(o.workDir, `${fileName(o.name)}.results.bin`);
   const attack = [o.bin, 'attack', '-format=json', `-targets=${targets}`, ...pace, `-duration=${o.durationS}s`,
-    '-http2=false', `-timeout=${o.timeoutS ?? 30}s`, '-max-body=512', `-name=${o.name}`, `-output=${results}`].map(shellQuote).join(' ');
+    '-http2=false', `-timeout=${o.timeoutS ?? 30}s`, '-max-body=512', `-name=${o.name}`, `-output=${results}`,
+    ...(o.localAddress ? [`-laddr=${o.localAddress}`] : [])].map(shellQuote).join(' ');
   // The shell waits for vegeta, then prints its own /proc stat, whose cutime/cstime now hold vegeta's CPU.
   const script = `${attack}; code=$?; read -r stat < /proc/$$/stat; echo "$stat" >&2; exit $code`;
   const started = performance.now();
@@ -117,6 +122,7 @@ async function readResults(o: VegetaAttack, results: string): Promise<Omit<Veget
     const at = Date.parse(r.timestamp); // ms precision is enough for rates over seconds
     first = Math.min(first, at);
     lastSent = Math.max(lastSent, at);
+    o.onResult?.(r.code, at, () => Buffer.from(r.body ?? '', 'base64').toString());
     if (r.code === 0) {
       errors++;
       continue;

@@ -21,6 +21,7 @@ import { EventEncodeError, type EventCodec } from './event-codec.js';
 import { peerGuard, writeKeyGuard, type Authenticate } from './edge-guards.js';
 import { customerLimitHook, customerLimitSettings, type CustomerRateLimit } from './customer-limit.js';
 import { loadShedHook, type LoadShedConfig } from './load-shed.js';
+import { installFaultPoint } from './fault-point.js';
 
 export { eventIdFromEdgeRequestId, batchEventIdFromEdgeRequestId } from './event-ids.js';
 
@@ -123,6 +124,8 @@ export async function buildApp(
   });
   // Past capacity, /track and /batch are answered 503 `overloaded` at once, before their body is read.
   app.addHook('onRequest', loadShedHook(config));
+  // Tests only: FAULT_POINT in this process's environment places a crash (fault-point.ts); none by default.
+  installFaultPoint(app);
   // Lab 07: who may call, then whose key it is (in this order: a stranger learns nothing about keys).
   if (options.allowedPeers) app.addHook('onRequest', peerGuard(options.allowedPeers));
   if (options.authenticate) app.addHook('onRequest', writeKeyGuard(options.authenticate));
