@@ -55,11 +55,7 @@ export const QUESTIONS: InterviewQuestion[] = [
       { file: 'labs/03-failure/test/traffic-spike.test.ts', titles: ['nginx rejects only the IPs over their limit, every 202 is stored and applied once, and the lag rises then drains to 0'] },
       { file: 'labs/03-failure/test/overload.test.ts', titles: ['sheds the excess with retryable JSON 503/429 and Retry-After, never a 502 or 504, keeps accepting ≥ 80 % of capacity, stores every 202, and serves normally right after'] },
       { file: 'labs/01-ingest/test/nginx.test.ts', titles: ['answers a burst of 80 requests from one IP with 429s for what exceeds rate 20/s + burst 50'] },
-      // The idle-worker test adds a 3rd worker to the two the test before it started: both run.
-      { file: 'labs/02-consumer-groups/test/assignment.test.ts', titles: [
-        'gives each of 2 workers one of the 2 partitions',
-        'leaves a 3rd worker idle while there are only 2 partitions',
-      ] },
+      { file: 'labs/02-consumer-groups/test/idle-consumers.test.ts', titles: ['ten workers on two partitions: eight get no partition'] },
     ],
     benches: [SPIKE_BENCH],
   },
