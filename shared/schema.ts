@@ -98,6 +98,18 @@ export const CRMEvent = z
 
 export type CRMEvent = z.infer<typeof CRMEvent>;
 
+/**
+ * Lab 01's Segment endpoints (labs/01-ingest/src/segment/): what the message carried beyond the CRM
+ * fields, as sent (all of it but `properties`/`traits`), the batch's `sentAt` and when it was received.
+ */
+export const SegmentFields = z.object({
+  message: z.record(z.string(), z.unknown()),
+  batchSentAt: z.string().optional(),
+  receivedAt: z.iso.datetime(),
+}).strict();
+
+export type SegmentFields = z.infer<typeof SegmentFields>;
+
 /** What the API writes to Kafka: the client's event plus the server's enrichment. */
 export const EnrichedEvent = CRMEvent.extend({
   event_id: z.uuid(),
@@ -106,6 +118,8 @@ export const EnrichedEvent = CRMEvent.extend({
   request_id: z.string().optional(),
   /** Lab 07: the customer whose write key sent the event; absent when the API checks no keys (labs 01–06). */
   customer_id: z.string().optional(),
+  /** Sent through lab 01's Segment endpoints (POST /v1/…): the message's other fields, as sent. */
+  segment: SegmentFields.optional(),
 });
 
 export type EnrichedEvent = z.infer<typeof EnrichedEvent>;

@@ -21,6 +21,7 @@ import { EventEncodeError, type EventCodec } from './event-codec.js';
 import { peerGuard, writeKeyGuard, type Authenticate } from './edge-guards.js';
 import { customerLimitHook, customerLimitSettings, type CustomerRateLimit } from './customer-limit.js';
 import { loadShedHook, type LoadShedConfig } from './load-shed.js';
+import { registerSegmentRoutes } from './segment/routes.js';
 import { installFaultPoint } from './fault-point.js';
 
 export { eventIdFromEdgeRequestId, batchEventIdFromEdgeRequestId } from './event-ids.js';
@@ -297,6 +298,11 @@ export async function buildApp(
     reply.header('retry-after', '1');
     return sendError(reply, 'kafka_unavailable', `${summary}; Kafka did not ack the rest: retry them with the same event_ids`, details);
   });
+
+  // Segment's HTTP Tracking API, POST /v1/track, /v1/identify and /v1/batch (src/segment/); not on lab 05's Avro API.
+  if (!codec || codec.batchable) {
+    registerSegmentRoutes(app, { config, publisher, metrics, bodyFacts, codec, authenticate: options.authenticate, perCustomerLimit: customerRateLimit !== undefined, fromTrustedProxy });
+  }
 
   return app;
 }

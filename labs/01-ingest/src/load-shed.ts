@@ -1,8 +1,8 @@
 /**
  * Load shedding: past capacity a replica answers the excess at once — 503 `overloaded` with
  * `Retry-After`, before its body is read — instead of queueing it until every answer is late and
- * nginx times out (502/504 for events that were only waiting). Only POST /track and /batch are
- * shed; /health, /ready and /metrics always answer.
+ * nginx times out (502/504 for events that were only waiting). Only the event routes (POST /track,
+ * /batch and Segment's /v1/…) are shed; /health, /ready and /metrics always answer.
  *
  * Two signals, each off when 0:
  * - requests in flight (parsed, not yet answered: most wait for Kafka's ack) over
@@ -24,11 +24,12 @@ import { API_ERRORS, errorBody } from './errors.js';
 
 export type LoadShedConfig = Pick<Config, 'LOAD_SHED_MAX_IN_FLIGHT' | 'LOAD_SHED_MAX_WAIT_MS'>;
 
-const SHED_ROUTES = new Set(['/track', '/batch']);
+// Segment's endpoints (src/segment/) too: its SDKs retry a 503.
+const SHED_ROUTES = new Set(['/track', '/batch', '/v1/track', '/v1/identify', '/v1/batch']);
 /** Seconds a shed client should wait: the overload is gone or nginx sends it to a replica that has room. */
 const RETRY_AFTER_S = 1;
 
-/** An onRequest hook that sheds /track and /batch past the configured limits. */
+/** An onRequest hook that sheds the event routes past the configured limits. */
 export function loadShedHook(config: LoadShedConfig) {
   const maxInFlight = config.LOAD_SHED_MAX_IN_FLIGHT;
   const maxWaitMs = config.LOAD_SHED_MAX_WAIT_MS;

@@ -36,4 +36,15 @@ describe('load shedding', () => {
     expect(fresh.status).toBe(202);
     expect((await httpRequest({ url: `${api.url}/health`, headers: forwarded(5_000) })).status).toBe(200);
   });
+
+  it('sheds Segment\'s endpoints the same way (the SDK retries a 503)', async () => {
+    const auth = { authorization: `Basic ${Buffer.from('crm-lab:').toString('base64')}` };
+    const message = { userId: 'shed_user', event: 'page_view', messageId: 'shed-1' };
+    for (const [path, body] of [['/v1/track', message], ['/v1/identify', { userId: 'shed_user', messageId: 'shed-2' }], ['/v1/batch', { batch: [{ type: 'track', ...message }] }]] as const) {
+      const late = await httpRequest({ url: `${api.url}${path}`, body: JSON.stringify(body), headers: { ...auth, ...forwarded(5_000) } });
+      expect({ path, status: late.status, error: late.body.error, retryAfter: late.headers['retry-after'] }).toEqual({ path, status: 503, error: 'overloaded', retryAfter: '1' });
+    }
+    const fresh = await httpRequest({ url: `${api.url}/v1/track`, body: JSON.stringify(message), headers: { ...auth, ...forwarded(0) } });
+    expect(fresh.status).toBe(200);
+  });
 });

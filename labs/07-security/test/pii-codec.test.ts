@@ -8,6 +8,7 @@ import { loadOrCreateKek } from '../src/pii/kek.js';
 import { KeyStore } from '../src/pii/key-store.js';
 import { decryptEvent, encryptEvent, ERASED_IP, PiiEventCodec } from '../src/pii/pii-codec.js';
 import { DEFAULT_PII_FIELDS } from '../src/pii/pii-fields.js';
+import { EnrichedEvent } from '../../../shared/schema.js';
 
 const fields = DEFAULT_PII_FIELDS;
 const stores: KeyStore[] = [];
@@ -37,6 +38,22 @@ describe('PII codec', () => {
     expect(sealed.user_id).toBe('alice');
     expect(sealed.client_ip).toMatch(/^pii:v1:/);
     expect(decryptEvent(sealed, keys, fields)).toEqual({ event, kid: keys.keyFor('alice').kid, erased: [] });
+  });
+
+  it('seals the context of a message sent through the Segment endpoints whole; the sealed event still parses as an EnrichedEvent, and opens again', async () => {
+    const { keys } = freshKeys();
+    const event = { ...withPii('carol'), segment: {
+      message: { type: 'track', messageId: 'm-1', context: { ip: '198.51.100.9', userAgent: 'Mozilla/5.0', traits: { email: 'carol@example.com' } } },
+      receivedAt: '2026-12-07T06:00:00.000Z',
+    } };
+    const value = (await new PiiEventCodec(keys, fields).encode(event)).toString();
+    expect(value).not.toContain('198.51.100.9');
+    expect(value).not.toContain('carol@example.com');
+    const sealed = JSON.parse(value);
+    expect(sealed.segment.message.messageId).toBe('m-1');
+    expect(sealed.segment.message.context).toMatch(/^pii:v1:/);
+    expect(EnrichedEvent.safeParse(sealed).success).toBe(true);
+    expect(decryptEvent(sealed, keys, fields).event).toEqual(event);
   });
 
   it('an event without PII creates no key', () => {

@@ -3,7 +3,12 @@
  * change (the codec encrypts it, the worker decrypts it, erase shreds it). Paths are dotted:
  * `client_ip` is top level, `properties.email` is inside `properties`.
  */
-export const DEFAULT_PII_FIELDS = ['client_ip', 'properties.email', 'properties.phone', 'properties.name'] as const;
+export const DEFAULT_PII_FIELDS = [
+  'client_ip', 'properties.email', 'properties.phone', 'properties.name',
+  // Lab 01's Segment endpoints keep the message as sent: its `context` carries the device's IP, user
+  // agent and the user's traits.
+  'segment.message.context',
+] as const;
 
 /** PII_FIELDS=client_ip,properties.email overrides the default list. */
 export function piiFieldsFrom(env: NodeJS.ProcessEnv = process.env): string[] {
