@@ -19,13 +19,14 @@
  * | worker | `retries_total` | counter | (incremented by lab 04's retry wrapper) |
  * | worker | `kafka_consumer_lag` | gauge | group, topic, partition (read from the broker on scrape) |
  * | worker | `dlq_depth` | gauge | topic (dead letters not replayed yet, read on scrape) |
+ * | worker | `retry_topic_depth` | gauge | topic (events waiting in lab 04's retry topic, read on scrape) |
  * | nginx exporter | `nginx_rate_limited_total` | counter | source (`nginx`), counted from nginx's error log |
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Admin } from 'kafkajs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { dlqReplayGroupOf } from './config.js';
+import { dlqReplayGroupOf, retryGroupOf } from './config.js';
 import { consumerLag, totalLag } from './lag.js';
 
 export { Registry };
@@ -129,9 +130,10 @@ export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
  * Gauges read from the broker at scrape time: `kafka_consumer_lag{group,topic,partition}`
  * (shared/lag.ts `consumerLag`, the same numbers `npm run lag` prints) and
  * `dlq_depth{topic}` (dead letters not replayed yet: the lag of the DLQ replay group, summed
- * over partitions; 0 while the topic does not exist). A failed read keeps the last values.
+ * over partitions; 0 while the topic does not exist) and, given `retryTopic`, `retry_topic_depth{topic}`
+ * (the retry group's lag on it, the same way). A failed read keeps the last values.
  */
-export function registerKafkaGauges(registry: Registry, admin: Admin, o: { groupId: string; topic: string; dlqTopic: string; onError?: (error: unknown) => void }) {
+export function registerKafkaGauges(registry: Registry, admin: Admin, o: { groupId: string; topic: string; dlqTopic: string; retryTopic?: string; onError?: (error: unknown) => void }) {
   const lag = new Gauge({
     name: 'kafka_consumer_lag',
     help: 'Consumer lag per partition: log end offset minus the group\'s committed offset (read from the broker on scrape).',
@@ -163,7 +165,23 @@ export function registerKafkaGauges(registry: Registry, admin: Admin, o: { group
       }
     },
   });
-  return { lag, dlqDepth };
+  // Events waiting in lab 04's retry topic: the retry lane's group lag (0 while the topic does not exist).
+  const retryDepth = o.retryTopic === undefined ? undefined : new Gauge({
+    name: 'retry_topic_depth',
+    help: 'Events in the retry topic not yet taken by the retry lane: its end offset minus what the retry group committed (all partitions).',
+    labelNames: ['topic'] as const,
+    registers: [registry],
+    async collect() {
+      try {
+        const retryTopic = o.retryTopic!;
+        const topics = await admin.listTopics();
+        this.set({ topic: retryTopic }, topics.includes(retryTopic) ? totalLag(await consumerLag(admin, retryGroupOf(o.groupId), retryTopic)) : 0);
+      } catch (error) {
+        o.onError?.(error);
+      }
+    },
+  });
+  return { lag, dlqDepth, retryDepth };
 }
 
 /** Prometheus' text exposition content type. */

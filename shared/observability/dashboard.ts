@@ -4,13 +4,15 @@
  * The server scrapes the API replicas' and the workers' /metrics every second (and counts
  * nginx's 429s from its error log, see nginx-exporter.ts), keeps the last two minutes, and
  * serves them as JSON at /api/series; the page (dashboard.html: plain HTML, inline SVG, no
- * build step) plots accepted events/s, the p99 latency of POST /track and the consumer lag.
+ * build step) plots accepted events/s, the p99 latency of POST /track and the consumer lag, and —
+ * when a lab 08 `npm run region -- metrics` target is given — the replication lag A → B.
  * It also serves the nginx counter at /metrics, for a Prometheus server to scrape, and — as a
  * fallback for workers that serve no metrics — the group's lag read from the broker.
  *
  * Targets default to the stack `npm run up` starts (API_PORTS, WORKER_METRICS_PORT_BASE + n for
  * WORKERS workers, .run/nginx/error.log); DASHBOARD_API_TARGETS and DASHBOARD_WORKER_TARGETS
- * (comma-separated base URLs) and NGINX_ERROR_LOG override them.
+ * (comma-separated base URLs) and NGINX_ERROR_LOG override them; DASHBOARD_REGION_TARGETS (the same,
+ * e.g. http://127.0.0.1:9464) adds lab 08's replication lag, shown only then.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -41,6 +43,8 @@ export interface DashboardPoint {
   p99Ms: number | null;
   /** Consumer lag summed over partitions (each partition once, whichever worker reports it); null without a worker. */
   lag: number | null;
+  /** Lab 08: records region A holds that B lacks (`mirror_replication_lag_records`, summed); null without a region target. */
+  replicationLag: number | null;
   /** Totals since the processes started. */
   accepted: number;
   processed: number;
@@ -52,6 +56,8 @@ export interface DashboardOptions {
   apis: string[];
   /** Base URLs of the workers' metrics servers. */
   workers: string[];
+  /** Base URLs of lab 08's `npm run region -- metrics` servers; none: no replication card. */
+  regions?: string[];
   /** nginx's error log, to count its 429s; none: nginx's 429s are not shown. */
   nginxErrorLog?: string;
   /**
@@ -59,7 +65,7 @@ export interface DashboardOptions {
    * /metrics, for when no worker serves metrics (e.g. a worker started without METRICS_PORT).
    * The workers' reports are used whenever there are some.
    */
-  kafka?: { admin: Admin; groupId: string; topic: string; dlqTopic: string };
+  kafka?: { admin: Admin; groupId: string; topic: string; dlqTopic: string; retryTopic?: string };
   port?: number;
   host?: string;
   intervalMs?: number;
@@ -76,6 +82,7 @@ interface Snapshot {
   rejected: number;
   buckets: { le: number; count: number }[];
   lag: number | null;
+  replicationLag: number | null;
 }
 
 async function scrapeAll(urls: string[]): Promise<{ samples: Sample[]; up: Record<string, boolean> }> {
@@ -122,8 +129,9 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   let up: Record<string, boolean> = {};
 
   const tick = async () => {
-    const [apis, workers, nginxText] = await Promise.all([scrapeAll(o.apis), scrapeAll(o.workers), ownRegistry.metrics()]);
-    up = { ...apis.up, ...workers.up };
+    const [apis, workers, regions, nginxText] = await Promise.all([
+      scrapeAll(o.apis), scrapeAll(o.workers), scrapeAll(o.regions ?? []), ownRegistry.metrics()]);
+    up = { ...apis.up, ...workers.up, ...regions.up };
     const nginx = parsePrometheusText(nginxText);
     const now: Snapshot = {
       t: Date.now(),
@@ -132,6 +140,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       rejected: sum(apis.samples, 'rate_limited_total') + sum(nginx, 'nginx_rate_limited_total'),
       buckets: histogramBuckets(apis.samples, 'http_request_duration_seconds', { route: '/track' }),
       lag: groupLag(workers.samples) ?? groupLag(nginx),
+      replicationLag: o.regions?.length && select(regions.samples, 'mirror_replication_lag_records').length
+        ? sum(regions.samples, 'mirror_replication_lag_records') : null,
     };
     const previous = snapshots.at(-1);
     snapshots.push(now);
@@ -150,6 +160,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       rejectedPerS: rate(now.rejected, previous.rejected),
       p99Ms: Number.isFinite(p99) ? p99 * 1000 : null,
       lag: now.lag,
+      replicationLag: now.replicationLag,
       accepted: now.accepted,
       processed: now.processed,
       rejected: now.rejected,
@@ -175,7 +186,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
     } else if (path === '/api/series') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-        .end(JSON.stringify({ intervalMs, windowS, targets: up, nginx: Boolean(o.nginxErrorLog), points }));
+        .end(JSON.stringify({ intervalMs, windowS, targets: up, nginx: Boolean(o.nginxErrorLog), regions: Boolean(o.regions?.length), points }));
     } else if (path === '/metrics') {
       void ownRegistry.metrics().then((body) => res.writeHead(200, { 'content-type': metricsContentType }).end(body));
     } else {
@@ -208,10 +219,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const admin = createKafka(config.kafkaBrokers, 'crm-lab-dashboard').admin();
   await admin.connect();
   const dashboard = await startDashboard({
-    kafka: { admin, groupId: config.CONSUMER_GROUP, topic: config.KAFKA_TOPIC, dlqTopic: config.KAFKA_DLQ_TOPIC },
+    kafka: { admin, groupId: config.CONSUMER_GROUP, topic: config.KAFKA_TOPIC, dlqTopic: config.KAFKA_DLQ_TOPIC, retryTopic: config.KAFKA_RETRY_TOPIC },
     apis: list(process.env.DASHBOARD_API_TARGETS) ?? ports.apis.map((p) => `http://127.0.0.1:${p}`),
     workers: list(process.env.DASHBOARD_WORKER_TARGETS)
       ?? Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${ports.workerMetricsBase + i + 1}`),
+    regions: list(process.env.DASHBOARD_REGION_TARGETS),
     nginxErrorLog: process.env.NGINX_ERROR_LOG ?? join(runDir, 'nginx', 'error.log'),
     port: ports.dashboard,
   });

@@ -66,6 +66,8 @@ export async function startWorkerObservability(o: {
   groupId: string;
   topic: string;
   dlqTopic: string;
+  /** Lab 04's retry topic: its depth is served as `retry_topic_depth`. */
+  retryTopic?: string;
   log: Logger;
   metricsPort?: number;
 }): Promise<{ metrics: WorkerMetrics; instrumentation: ReturnType<typeof createWorkerInstrumentation>; server?: MetricsServer; close(): Promise<void> }> {
@@ -78,6 +80,7 @@ export async function startWorkerObservability(o: {
     groupId: o.groupId,
     topic: o.topic,
     dlqTopic: o.dlqTopic,
+    retryTopic: o.retryTopic,
     onError: (err) => o.log.warn({ err }, 'metrics: cannot read offsets from Kafka'),
   });
   const server = await startMetricsServer(metrics.registry, {

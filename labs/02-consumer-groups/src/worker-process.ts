@@ -81,7 +81,7 @@ export async function runWorkerProcess<S extends typeof WorkerEnv>(
   // Metrics (lag and DLQ depth read from the broker on each scrape) and recent traces, on METRICS_PORT.
   const observability = await startWorkerObservability({
     kafka, workerId: env.WORKER_ID, groupId: config.CONSUMER_GROUP, topic: config.KAFKA_TOPIC, dlqTopic: config.KAFKA_DLQ_TOPIC,
-    log, metricsPort: env.METRICS_PORT,
+    retryTopic: config.KAFKA_RETRY_TOPIC, log, metricsPort: env.METRICS_PORT,
   });
   const common: WorkerContext<z.infer<S>>['common'] = {
     kafka, workerId: env.WORKER_ID, store, log, processDelayMs: env.PROCESS_DELAY_MS, txMaxEvents: env.TX_MAX_EVENTS,

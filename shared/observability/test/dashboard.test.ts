@@ -3,6 +3,9 @@
  * during a real run: an in-process API on the shared broker and a worker process. The plotted
  * numbers must move with the traffic: accepted/s and p99 appear with the load, the totals reach
  * the exact counts, and the lag rises with a backlog and falls back to 0 once it is processed.
+ * Lab 08's replication-lag card is shown because a real `npm run region -- metrics` is a target:
+ * both regions are this broker, with MirrorMaker's topics but no MirrorMaker, so region B lacks
+ * every record and the card shows the topic's record count.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -11,7 +14,8 @@ import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort, waitFor } from '../../../infra/processes.js';
+import { repoRoot } from '../../../infra/paths.js';
+import { freePort, launch, waitFor, waitForPort, type ManagedProcess } from '../../../infra/processes.js';
 import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { track } from '../../../shared/testing/http.js';
@@ -29,6 +33,7 @@ let dashboard: Dashboard;
 let browser: BrowserContext;
 let page: Page;
 let producer: Producer;
+let region: ManagedProcess;
 
 beforeAll(async () => {
   await createTopic(brokers, topic, 2);
@@ -37,7 +42,17 @@ beforeAll(async () => {
   // 5 ms of simulated work per event (≈200 events/s): a backlog takes a few seconds to drain.
   worker = startWorker({ id: 'obs-dashboard-worker', brokers, profileDb: join(dir, 'profiles.db'), logDir: dir,
     env: { KAFKA_TOPIC: topic, CONSUMER_GROUP: groupId, METRICS_PORT: String(workerPort), PROCESS_DELAY_MS: '5', COMMIT_EVERY: '20' } });
-  dashboard = await startDashboard({ apis: [api.url], workers: [`http://127.0.0.1:${workerPort}`], intervalMs: 500 });
+  const admin = createKafka(brokers, 'obs-dashboard-test').admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'mm2-offset-syncs.B.internal', numPartitions: 1 }, { topic: `A.${topic}`, numPartitions: 2 }] });
+  await admin.disconnect();
+  const regionPort = await freePort();
+  region = launch('region-metrics', process.execPath, ['--import', 'tsx', join(repoRoot, 'labs/08-multi-region/src/region-cli.ts'), 'metrics', String(regionPort)], {
+    cwd: repoRoot, logFile: join(dir, 'region-metrics.log'),
+    env: { REGION_A_BROKERS: brokers.join(','), REGION_B_BROKERS: brokers.join(','), KAFKA_TOPIC: topic, KAFKAJS_LOG_LEVEL: 'nothing' },
+  });
+  await waitForPort(region, regionPort);
+  dashboard = await startDashboard({ apis: [api.url], workers: [`http://127.0.0.1:${workerPort}`], regions: [`http://127.0.0.1:${regionPort}`], intervalMs: 500 });
   browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'obs-chromium-')), {
     executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
     headless: true,
@@ -51,6 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await dashboard?.close();
+  await region?.stop();
   await worker?.process.stop();
   await api?.close();
   await producer?.disconnect();
@@ -106,6 +122,9 @@ describe('npm run dashboard in headless Chromium', () => {
     expect(Number(await text('max-lag'))).toBeGreaterThan(0);
     expect(await page.locator('#line-lag').getAttribute('points')).not.toBe(lagLine);
     expect(await page.locator('#targets').innerText()).not.toContain('○'); // every target up
+    // Lab 08's card, shown since a region target is configured: B lacks all 1,650 records.
+    await pageShows('the replication lag of every record', async () => (await num('value-replication')) === 1_650, 30_000);
+    expect(await page.locator('#card-replication').isVisible()).toBe(true);
     console.log(`screenshots: ${join(dir, 'dashboard-load.png')} ${join(dir, 'dashboard-lag.png')}`);
   });
 });
