@@ -65,51 +65,34 @@ if [ "$purpose" = test ]; then
   fi
 fi
 
-kafka_libs="$cache/kafka-$KAFKA_VERSION/libs"
-kafka_pom="$(sed "s/@KAFKA_VERSION@/$KAFKA_VERSION/" "$repo/infra/kafka-pom.xml")"
-# .complete holds the pom the jars came from: a changed pom fetches again.
-if [ "$(cat "$kafka_libs/.complete" 2>/dev/null)" != "$kafka_pom" ]; then
+# Jars from Maven Central: a pom's runtime dependencies copied into a cache folder whose .complete
+# holds the pom they came from, so a changed pom fetches again.
+# Usage: fetch_jars <what> <libs folder> <pom text> [extra mvn arguments]
+fetch_jars() {
+  local what="$1" libs="$2" pom="$3"; shift 3
+  [ "$(cat "$libs/.complete" 2>/dev/null)" = "$pom" ] && return 0
   command -v mvn >/dev/null 2>&1 || apt_install maven
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
-  log "fetching Kafka $KAFKA_VERSION jars with Maven"
+  log "fetching $what jars with Maven"
+  local work
   work="$(mktemp -d)"
-  printf '%s\n' "$kafka_pom" > "$work/pom.xml"
-  rm -rf "$kafka_libs" && mkdir -p "$kafka_libs"
-  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$kafka_libs"
+  printf '%s\n' "$pom" > "$work/pom.xml"
+  rm -rf "$libs" && mkdir -p "$libs"
+  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime "$@" -DoutputDirectory="$libs"
   rm -rf "$work"
-  printf '%s' "$kafka_pom" > "$kafka_libs/.complete"
-fi
+  printf '%s' "$pom" > "$libs/.complete"
+}
+kafka_pom_of() { sed "s/@KAFKA_VERSION@/$KAFKA_VERSION/g" "$repo/infra/$1"; }
 
-# Kafka Streams jars (lab 06's tests and bench compare its processor with the real engine), same
-# version as the broker. javac compiles the lab's small Java topology, so the JDK (not only the JRE).
-streams_libs="$cache/kafka-streams-$KAFKA_VERSION/libs"
-streams_pom="$(sed "s/@KAFKA_VERSION@/$KAFKA_VERSION/g" "$repo/infra/kafka-streams-pom.xml")"
-if [ "$purpose" = test ] && [ "$(cat "$streams_libs/.complete" 2>/dev/null)" != "$streams_pom" ]; then
-  command -v mvn >/dev/null 2>&1 || apt_install maven
-  log "fetching Kafka Streams $KAFKA_VERSION jars with Maven"
-  work="$(mktemp -d)"
-  printf '%s\n' "$streams_pom" > "$work/pom.xml"
-  rm -rf "$streams_libs" && mkdir -p "$streams_libs"
-  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$streams_libs"
-  rm -rf "$work"
-  printf '%s' "$streams_pom" > "$streams_libs/.complete"
-fi
-if [ "$purpose" = test ]; then command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless; fi
-
-# MirrorMaker 2's jars (lab 08, infra/mirror-maker.ts), same version as the broker: only the two
-# connect-mirror jars (-DexcludeTransitive), the rest is in Kafka's own jars above. Own pom, own
-# folder, own marker (the pom it came from): a changed pom fetches again.
-mirror_libs="$cache/kafka-mirror-$KAFKA_VERSION/libs"
-mirror_pom="$(sed "s/@KAFKA_VERSION@/$KAFKA_VERSION/g" "$repo/infra/kafka-mirror-pom.xml")"
-if [ "$purpose" = test ] && [ "$(cat "$mirror_libs/.complete" 2>/dev/null)" != "$mirror_pom" ]; then
-  command -v mvn >/dev/null 2>&1 || apt_install maven
-  log "fetching MirrorMaker 2 $KAFKA_VERSION jars with Maven"
-  work="$(mktemp -d)"
-  printf '%s\n' "$mirror_pom" > "$work/pom.xml"
-  rm -rf "$mirror_libs" && mkdir -p "$mirror_libs"
-  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DexcludeTransitive=true -DoutputDirectory="$mirror_libs"
-  rm -rf "$work"
-  printf '%s' "$mirror_pom" > "$mirror_libs/.complete"
+fetch_jars "Kafka $KAFKA_VERSION" "$cache/kafka-$KAFKA_VERSION/libs" "$(kafka_pom_of kafka-pom.xml)"
+if [ "$purpose" = test ]; then
+  # Kafka Streams (lab 06's tests and bench compare its processor with the real engine), same version
+  # as the broker. javac compiles the lab's small Java topology, so the JDK (not only the JRE).
+  fetch_jars "Kafka Streams $KAFKA_VERSION" "$cache/kafka-streams-$KAFKA_VERSION/libs" "$(kafka_pom_of kafka-streams-pom.xml)"
+  command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless
+  # MirrorMaker 2 (lab 08, infra/mirror-maker.ts), same version as the broker: only the two
+  # connect-mirror jars (-DexcludeTransitive), the rest is in Kafka's own jars above. Own pom, own folder.
+  fetch_jars "MirrorMaker 2 $KAFKA_VERSION" "$cache/kafka-mirror-$KAFKA_VERSION/libs" "$(kafka_pom_of kafka-mirror-pom.xml)" -DexcludeTransitive=true
 fi
 
 toxiproxy_bin="$cache/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"

@@ -6,12 +6,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { log4jProperties } from './kafka.js';
-import { cacheDir, repoRoot, versions } from './paths.js';
+import { ensureJars, kafkaPom } from './maven-jars.js';
+import { cacheDir, versions } from './paths.js';
 import type { ManagedProcess } from './processes.js';
 import { launcher } from './runtime/launcher.js';
 
@@ -19,28 +19,9 @@ const exec = promisify(execFile);
 
 export const kafkaStreamsLibs = join(cacheDir, `kafka-streams-${versions.KAFKA_VERSION}`, 'libs');
 
-/** The pom infra/install.sh (and this module, when the jars are missing) fetches the jars with. */
-const pomTemplate = join(repoRoot, 'infra', 'kafka-streams-pom.xml');
-
-function kafkaStreamsPom(): string {
-  // Trimmed: install.sh writes the marker from `$(sed …)`, which drops the trailing newline.
-  return readFileSync(pomTemplate, 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!).trim();
-}
-
 /** Copies kafka-streams and its runtime dependencies into the cache, once per pom (install.sh does the same). */
-export async function ensureKafkaStreamsJars(): Promise<string> {
-  const pom = kafkaStreamsPom();
-  const marker = join(kafkaStreamsLibs, '.complete');
-  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === pom) return kafkaStreamsLibs;
-  const work = mkdtempSync(join(tmpdir(), 'kafka-streams-pom-'));
-  writeFileSync(join(work, 'pom.xml'), pom);
-  rmSync(kafkaStreamsLibs, { recursive: true, force: true });
-  mkdirSync(kafkaStreamsLibs, { recursive: true });
-  await exec('mvn', ['-q', '-B', '-f', join(work, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime',
-    `-DoutputDirectory=${kafkaStreamsLibs}`], { maxBuffer: 16 * 1024 * 1024 });
-  rmSync(work, { recursive: true, force: true });
-  writeFileSync(marker, pom);
-  return kafkaStreamsLibs;
+export function ensureKafkaStreamsJars(): Promise<string> {
+  return ensureJars(kafkaStreamsLibs, kafkaPom('kafka-streams-pom.xml'));
 }
 
 /** Compiles one Java source file against the Kafka Streams jars; returns the class folder (reused while the source is unchanged). */

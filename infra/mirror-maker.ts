@@ -5,43 +5,21 @@
  * Kafka image's Java 17 with LAB_RUNTIME=containers. One flow, source → target; every internal
  * topic with replication factor 1 (each region of the lab is one broker).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { log4jProperties } from './kafka.js';
-import { cacheDir, kafkaLibs, repoRoot, versions } from './paths.js';
+import { ensureJars, jarsReady, kafkaPom } from './maven-jars.js';
+import { cacheDir, kafkaLibs, versions } from './paths.js';
 import type { ManagedProcess } from './processes.js';
 import { launcher } from './runtime/launcher.js';
-
-const exec = promisify(execFile);
 
 /** connect-mirror and connect-mirror-client, without their dependencies (those are in `kafkaLibs`). */
 export const kafkaMirrorLibs = join(cacheDir, `kafka-mirror-${versions.KAFKA_VERSION}`, 'libs');
 
-function mirrorPom(): string {
-  // Trimmed: install.sh writes the marker from `$(sed …)`, which drops the trailing newline.
-  return readFileSync(join(repoRoot, 'infra', 'kafka-mirror-pom.xml'), 'utf8').replaceAll('@KAFKA_VERSION@', versions.KAFKA_VERSION!).trim();
-}
-
-const mirrorJarsReady = () => {
-  const marker = join(kafkaMirrorLibs, '.complete');
-  return existsSync(marker) && readFileSync(marker, 'utf8').trim() === mirrorPom();
-};
-
 /** Copies the two MirrorMaker jars into the cache, once per pom (install.sh does the same). */
-export async function ensureMirrorMakerJars(): Promise<string> {
-  if (mirrorJarsReady()) return kafkaMirrorLibs;
-  const work = mkdtempSync(join(tmpdir(), 'kafka-mirror-pom-'));
-  writeFileSync(join(work, 'pom.xml'), mirrorPom());
-  rmSync(kafkaMirrorLibs, { recursive: true, force: true });
-  mkdirSync(kafkaMirrorLibs, { recursive: true });
-  await exec('mvn', ['-q', '-B', '-f', join(work, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', '-DexcludeTransitive=true',
-    `-DoutputDirectory=${kafkaMirrorLibs}`], { maxBuffer: 16 * 1024 * 1024 });
-  rmSync(work, { recursive: true, force: true });
-  writeFileSync(join(kafkaMirrorLibs, '.complete'), mirrorPom());
-  return kafkaMirrorLibs;
+export function ensureMirrorMakerJars(): Promise<string> {
+  return ensureJars(kafkaMirrorLibs, kafkaPom('kafka-mirror-pom.xml'), ['-DexcludeTransitive=true']);
 }
 
 export interface MirrorCluster {
@@ -133,7 +111,7 @@ export function mirrorMakerProperties(o: MirrorMakerOptions, settings: Record<st
 
 /** Starts MM2 for one flow and returns at once: callers wait for what they need (lab 08 waits for the mirrored topic on the target). */
 export function startMirrorMaker(o: MirrorMakerOptions): MirrorMaker {
-  if (!mirrorJarsReady()) {
+  if (!jarsReady(kafkaMirrorLibs, kafkaPom('kafka-mirror-pom.xml'))) {
     throw new Error(`MirrorMaker jars missing in ${kafkaMirrorLibs}: run bash infra/install.sh --for test (or await ensureMirrorMakerJars())`);
   }
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'crm-mm2-'));

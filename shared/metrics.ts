@@ -149,38 +149,26 @@ export function registerKafkaGauges(registry: Registry, admin: Admin, o: { group
       }
     },
   });
-  const dlqDepth = new Gauge({
-    name: 'dlq_depth',
-    help: 'Dead letters not replayed yet: the DLQ topic\'s end offset minus what the replay group committed (all partitions).',
-    labelNames: ['topic'] as const,
-    registers: [registry],
+  /** A topic's backlog for one group: the group's lag summed over partitions, 0 while the topic does not exist. */
+  const backlogGauge = (name: string, help: string, topic: string, group: string) => new Gauge({
+    name, help, labelNames: ['topic'] as const, registers: [registry],
     async collect() {
       try {
         const topics = await admin.listTopics();
-        // Pending dead letters are the replay group's lag: `npm run dlq -- list` counts the same.
-        const depth = topics.includes(o.dlqTopic) ? totalLag(await consumerLag(admin, dlqReplayGroupOf(o.groupId), o.dlqTopic)) : 0;
-        this.set({ topic: o.dlqTopic }, depth);
+        this.set({ topic }, topics.includes(topic) ? totalLag(await consumerLag(admin, group, topic)) : 0);
       } catch (error) {
         o.onError?.(error);
       }
     },
   });
-  // Events waiting in lab 04's retry topic: the retry lane's group lag (0 while the topic does not exist).
-  const retryDepth = o.retryTopic === undefined ? undefined : new Gauge({
-    name: 'retry_topic_depth',
-    help: 'Events in the retry topic not yet taken by the retry lane: its end offset minus what the retry group committed (all partitions).',
-    labelNames: ['topic'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const retryTopic = o.retryTopic!;
-        const topics = await admin.listTopics();
-        this.set({ topic: retryTopic }, topics.includes(retryTopic) ? totalLag(await consumerLag(admin, retryGroupOf(o.groupId), retryTopic)) : 0);
-      } catch (error) {
-        o.onError?.(error);
-      }
-    },
-  });
+  // Pending dead letters are the replay group's lag: `npm run dlq -- list` counts the same.
+  const dlqDepth = backlogGauge('dlq_depth',
+    'Dead letters not replayed yet: the DLQ topic\'s end offset minus what the replay group committed (all partitions).',
+    o.dlqTopic, dlqReplayGroupOf(o.groupId));
+  // Events waiting in lab 04's retry topic: the retry lane's group lag.
+  const retryDepth = o.retryTopic === undefined ? undefined : backlogGauge('retry_topic_depth',
+    'Events in the retry topic not yet taken by the retry lane: its end offset minus what the retry group committed (all partitions).',
+    o.retryTopic, retryGroupOf(o.groupId));
   return { lag, dlqDepth, retryDepth };
 }
 

@@ -6,7 +6,7 @@ import { repoRoot } from '../paths.js';
 
 describe('nginx config', () => {
   it('docker-compose runs the config the native tests run, rendered from the same template when its image is built', () => {
-    // infra/images/build.sh renders it into crm-lab/compose-nginx; infra/test/compose.test.ts runs it.
+    // infra/images/build.sh renders it into crm-lab/compose-nginx; system/test/compose.test.ts runs it.
     expect(readFileSync(join(repoRoot, 'infra', 'images', 'build.sh'), 'utf8')).toContain('infra/nginx.ts --docker');
     const conf = renderDockerNginxConf();
     expect(conf).toContain('server api:8000 max_fails=0;');

@@ -4,7 +4,7 @@ import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { countByStatus, httpRequest, type HttpResult } from '../../../shared/testing/http.js';
 import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi } from './in-process-api.js';
 import { batchEventIdFromEdgeRequestId } from '../src/app.js';
 
 const { brokers } = inject('kafka');

@@ -4,7 +4,7 @@ import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { httpRequest } from '../../../shared/testing/http.js';
 import { createTopic, readTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from './in-process-api.js';
 import { postBytes } from './raw-http.js';
 
 const { brokers } = inject('kafka');

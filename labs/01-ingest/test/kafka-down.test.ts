@@ -3,7 +3,7 @@ import { restartKafka, startKafka, type KafkaBroker } from '../../../infra/kafka
 import { waitFor } from '../../../infra/processes.js';
 import { countByStatus, httpRequest, track, type HttpResult } from '../../../shared/testing/http.js';
 import { createTopic, readTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from './in-process-api.js';
 
 // This file stops its broker, so it starts one of its own instead of the shared one.
 const PUBLISH_TIMEOUT_MS = 3_000;

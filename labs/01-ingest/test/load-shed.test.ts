@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { httpRequest, track } from '../../../shared/testing/http.js';
 import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from './in-process-api.js';
 
 const { brokers } = inject('kafka');
 const topic = uniqueTopic('lab01-shed');

@@ -10,7 +10,7 @@ import { loadConfig } from '../../../shared/config.js';
 import { createKafka } from '../../../shared/kafka.js';
 import type { EnrichedEvent } from '../../../shared/schema.js';
 import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from './in-process-api.js';
 import { track } from '../../../shared/testing/http.js';
 import { EventPublisher, KafkaUnavailableError, publisherOptionsFrom, type EventAck } from '../src/publisher.js';
 

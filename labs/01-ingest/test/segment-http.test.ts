@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { httpRequest } from '../../../shared/testing/http.js';
 import { createTopic, readTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from './in-process-api.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { WriteKeyStore } from '../../07-security/src/write-keys.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { partitionFor } from '../../../shared/kafka.js';
 import { countByStatus, httpRequest, track } from '../../../shared/testing/http.js';
 import { createTopic, readTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from './in-process-api.js';
 
 const { brokers } = inject('kafka');
 const topic = uniqueTopic('lab01-track');

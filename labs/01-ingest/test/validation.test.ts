@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { httpRequest, track } from '../../../shared/testing/http.js';
 import { scanTopic } from '../../../shared/scan-topic.js';
 import { createTopic, readTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from './in-process-api.js';
 import { postBytes } from './raw-http.js';
 
 const { brokers } = inject('kafka');

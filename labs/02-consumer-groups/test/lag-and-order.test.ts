@@ -7,7 +7,7 @@ import { repoRoot } from '../../../infra/paths.js';
 import { waitFor } from '../../../infra/processes.js';
 import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { track } from '../../../shared/testing/http.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from '../../01-ingest/test/in-process-api.js';
 import { workerGroupFixture } from './fixture.js';
 
 const f = workerGroupFixture('lab02-lag', { partitions: 2 });

@@ -20,7 +20,7 @@ import { createReplicatedTopic, startKafkaCluster, type KafkaCluster } from '../
 import { waitFor } from '../../../infra/processes.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from '../../01-ingest/test/in-process-api.js';
 import { checkScenario, Ledger, markTopic, reportTimeline, runLoad, summaryLine } from '../src/chaos.js';
 import { violations, type Tolerated } from '../src/checker.js';
 import { scenarioWorkers, type ScenarioWorkers } from '../src/workers.js';

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { waitFor } from '../../../infra/processes.js';
 import { TrackClient, type Delivery } from '../../../shared/retry.js';
 import { createTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from '../../01-ingest/test/in-process-api.js';
 import { checkScenario, eventProducerIsIdempotent, Ledger, markTopic, reportTimeline, runLoad, summaryLine, type TopicMark } from '../src/chaos.js';
 import { violations, type Tolerated } from '../src/checker.js';
 import { scenarioWorkers, type ScenarioWorkers } from '../src/workers.js';

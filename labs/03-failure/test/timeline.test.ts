@@ -1,6 +1,6 @@
 /**
  * The run timeline (src/timeline.ts): its per-100 ms counts, and the page it writes, opened in
- * headless Chromium (as shared/observability/test/dashboard.test.ts drives it) to check the chart
+ * headless Chromium (as system/test/observability/dashboard.test.ts drives it) to check the chart
  * is drawn: every series a visible line, the fault window a shaded band.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

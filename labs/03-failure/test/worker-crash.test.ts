@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../../../infra/processes.js';
 import { waitForStableGroup } from '../../../shared/testing/groups.js';
 import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from '../../01-ingest/test/in-process-api.js';
 import { checkScenario, Ledger, markTopic, reportTimeline, runLoad, summaryLine } from '../src/chaos.js';
 import { sampleLag } from '../src/lag-sampler.js';
 import { violations } from '../src/checker.js';

@@ -30,9 +30,10 @@ import { consumerLag, totalLag } from '../../../shared/lag.js';
 import type { MetricsServer } from '../../../shared/metrics.js';
 import { countByStatus, track } from '../../../shared/testing/http.js';
 import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
-import { startNginxExporter } from '../nginx-exporter.js';
-import { alertRulesFile, promtoolBin, startPrometheus, type PrometheusServer } from '../prometheus.js';
+import { removeToxics } from '../../../shared/testing/toxics.js';
+import { startInProcessApi, type InProcessApi } from '../../../labs/01-ingest/test/in-process-api.js';
+import { startNginxExporter } from '../../../shared/observability/nginx-exporter.js';
+import { alertRulesFile, promtoolBin, startPrometheus, type PrometheusServer } from '../../../shared/observability/prometheus.js';
 
 const exec = promisify(execFile);
 const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
@@ -57,14 +58,8 @@ const liveRules = realRules.replace(/^(\s+for:\s*)\S+$/gm, `$1${LIVE_FOR_SECONDS
 const liveRulesFile = join(dir, 'alerts.live.yml');
 writeFileSync(liveRulesFile, liveRules);
 
-async function removeToxics(): Promise<void> {
-  const proxy = await toxiproxy.get(kafkaProxyName);
-  const { data: toxics } = await proxy.api.get<{ name: string }[]>(`${proxy.getPath()}/toxics`);
-  for (const toxic of toxics ?? []) await (await proxy.getToxic(toxic.name)).remove();
-}
-
 beforeAll(async () => {
-  await removeToxics();
+  await removeToxics(toxiproxyUrl, kafkaProxyName);
   await createTopic(brokers, topic, 2);
   // The API reaches Kafka through Toxiproxy, so a latency toxic slows its produce (and /track).
   api = await startInProcessApi(proxiedBrokers, { KAFKA_TOPIC: topic, RATE_LIMIT_MAX: '100000' });
@@ -85,7 +80,7 @@ beforeAll(async () => {
   await producer.connect();
 });
 afterAll(async () => {
-  await removeToxics().catch(() => undefined);
+  await removeToxics(toxiproxyUrl, kafkaProxyName).catch(() => undefined);
   await worker?.process.kill(); // a backlog of slow events is left: no graceful stop
   await prometheus?.stop();
   await nginx?.process.stop();
@@ -180,7 +175,7 @@ describe('docs/alerts.yml', () => {
         expect((await track(nginx.url, { user_id: `slow_${i}`, event_type: 'page_view' }, { localAddress: '127.0.4.3' })).status).toBe(202);
       }
     } finally {
-      await removeToxics();
+      await removeToxics(toxiproxyUrl, kafkaProxyName);
     }
 
     // Lag: 12,000 events written straight to the topic, in front of a worker doing 20 events/s.

@@ -20,8 +20,8 @@ import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { track } from '../../../shared/testing/http.js';
 import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
-import { startDashboard, type Dashboard } from '../dashboard.js';
+import { startInProcessApi, type InProcessApi } from '../../../labs/01-ingest/test/in-process-api.js';
+import { startDashboard, type Dashboard } from '../../../shared/observability/dashboard.js';
 
 const { brokers } = inject('kafka');
 const topic = uniqueTopic('obs-dashboard');

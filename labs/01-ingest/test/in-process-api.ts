@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { loadConfig, type Config } from '../config.js';
-import { createKafka } from '../kafka.js';
-import { buildApp } from '../../labs/01-ingest/src/app.js';
-import { EventPublisher, publisherOptionsFrom } from '../../labs/01-ingest/src/publisher.js';
+import { loadConfig, type Config } from '../../../shared/config.js';
+import { createKafka } from '../../../shared/kafka.js';
+import { buildApp } from '../src/app.js';
+import { EventPublisher, publisherOptionsFrom } from '../src/publisher.js';
 
 export interface InProcessApi {
   url: string;

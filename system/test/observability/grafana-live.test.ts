@@ -38,16 +38,17 @@ import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { buildApp } from '../../../labs/01-ingest/src/app.js';
 import { EventPublisher, publisherOptionsFrom } from '../../../labs/01-ingest/src/publisher.js';
 import { createLimitStoreClient } from '../../../labs/07-security/src/redis-client.js';
-import { loadConfig } from '../../config.js';
-import { createKafka } from '../../kafka.js';
-import { createApiMetrics, type MetricsServer } from '../../metrics.js';
-import { countByStatus, track } from '../../testing/http.js';
-import { createTopic, uniqueTopic } from '../../testing/kafka.js';
-import { startDashboard, type Dashboard } from '../dashboard.js';
-import { boardQueries, toPromQL, type BoardQuery } from '../grafana/board-queries.js';
-import { boardFile } from '../grafana/generate.js';
-import { startNginxExporter } from '../nginx-exporter.js';
-import { alertRulesFile, startPrometheus, type PrometheusServer } from '../prometheus.js';
+import { loadConfig } from '../../../shared/config.js';
+import { createKafka } from '../../../shared/kafka.js';
+import { createApiMetrics, type MetricsServer } from '../../../shared/metrics.js';
+import { countByStatus, track } from '../../../shared/testing/http.js';
+import { createTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { removeToxics } from '../../../shared/testing/toxics.js';
+import { startDashboard, type Dashboard } from '../../../shared/observability/dashboard.js';
+import { boardQueries, toPromQL, type BoardQuery } from '../../../shared/observability/grafana/board-queries.js';
+import { boardFile } from '../../../shared/observability/grafana/generate.js';
+import { startNginxExporter } from '../../../shared/observability/nginx-exporter.js';
+import { alertRulesFile, startPrometheus, type PrometheusServer } from '../../../shared/observability/prometheus.js';
 
 const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
 const topic = uniqueTopic('obs-grafana');
@@ -120,14 +121,8 @@ async function startReplica(brokerList: string[], env: Record<string, string>, l
   return { app, publisher, url: await app.listen({ host: '127.0.0.1', port: 0 }) };
 }
 
-async function removeToxics(): Promise<void> {
-  const proxy = await toxiproxy.get(kafkaProxyName);
-  const { data: toxics } = await proxy.api.get<{ name: string }[]>(`${proxy.getPath()}/toxics`);
-  for (const toxic of toxics ?? []) await (await proxy.getToxic(toxic.name)).remove();
-}
-
 beforeAll(async () => {
-  await removeToxics();
+  await removeToxics(toxiproxyUrl, kafkaProxyName);
   await createTopic(brokers, topic, 2);
   admin = createKafka(brokers, 'obs-grafana-test').admin();
   await admin.connect();
@@ -173,7 +168,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await removeToxics().catch(() => undefined);
+  await removeToxics(toxiproxyUrl, kafkaProxyName).catch(() => undefined);
   await prometheus?.stop();
   await dashboard?.close();
   await region?.stop();
@@ -270,7 +265,7 @@ describe('the Grafana board against a live run', () => {
         const answers = await Promise.all([0, 1].map((k) => track(nginx.url, event(`grafana_slow_${k}`), { localAddress: '127.0.6.3' })));
         expect(answers.map((a) => a.status)).toEqual([503, 503]);
       } finally {
-        await removeToxics();
+        await removeToxics(toxiproxyUrl, kafkaProxyName);
       }
     });
 

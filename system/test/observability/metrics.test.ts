@@ -16,10 +16,10 @@ import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { createRegistry, createWorkerMetrics, registerKafkaGauges, type MetricsServer } from '../../../shared/metrics.js';
 import { countByStatus, track } from '../../../shared/testing/http.js';
 import { createTopic, topicMessageCount, uniqueTopic } from '../../../shared/testing/kafka.js';
-import { startInProcessApi, type InProcessApi } from '../../../shared/testing/lab01.js';
+import { startInProcessApi, type InProcessApi } from '../../../labs/01-ingest/test/in-process-api.js';
 import { createWorkerInstrumentation } from '../../../labs/02-consumer-groups/src/instrumentation.js';
-import { startNginxExporter } from '../nginx-exporter.js';
-import { parsePrometheusText, scrape, select, sum } from '../prom-text.js';
+import { startNginxExporter } from '../../../shared/observability/nginx-exporter.js';
+import { parsePrometheusText, scrape, select, sum } from '../../../shared/observability/prom-text.js';
 
 const { brokers } = inject('kafka');
 const topic = uniqueTopic('obs-metrics');

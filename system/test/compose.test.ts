@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProfileStore } from '../../labs/02-consumer-groups/src/profile-store.js';
 import { partitionFor } from '../../shared/kafka.js';
 import { countByStatus, httpRequest, track, type HttpResult } from '../../shared/testing/http.js';
-import { freePorts, sleep, waitFor } from '../processes.js';
-import { ComposeProject } from '../runtime/containers/compose.js';
-import { readTopicInCompose, waitForStableGroupInCompose, waitForZeroLagInCompose } from '../runtime/containers/compose-kafka.js';
-import { labRuntime } from '../runtime/runtime.js';
+import { freePorts, sleep, waitFor } from '../../infra/processes.js';
+import { ComposeProject } from '../../infra/runtime/containers/compose.js';
+import { readTopicInCompose, waitForStableGroupInCompose, waitForZeroLagInCompose } from '../../infra/runtime/containers/compose-kafka.js';
+import { labRuntime } from '../../infra/runtime/runtime.js';
 
 const topic = 'crm-events';
 const group = 'crm-event-processors';
