@@ -9,7 +9,7 @@ export interface SeedNumber {
   commands: string[];
 }
 
-const BUSY = 'busy machine: load average 4.6–9.1, 2026-12-07 05:51';
+const QUIET = 'nothing else running, 2026-12-07 06:52';
 
 export const SEED_NUMBERS: SeedNumber[] = [
   {
@@ -27,13 +27,13 @@ export const SEED_NUMBERS: SeedNumber[] = [
   {
     seed: 'nginx 10K+ RPS',
     measured: `GET /nginx-health answered by nginx alone: 50,273 req/s (npm run bench, autocannon, 2026-12-07 04:25, quiet); `
-      + `7,141 req/s with vegeta, p99 34.6 ms (npm run bench:seed-numbers, ${BUSY}); POST /track through nginx and the API: 5,415 req/s max (stripped), 2,621 (as up runs it)`,
+      + `22,881 req/s with vegeta, p99 4.94 ms (npm run bench:seed-numbers, ${QUIET}); POST /track through nginx and the API: 5,415 req/s max (stripped), 2,621 (as up runs it)`,
     commands: ['bench', 'bench:seed-numbers', 'bench:budget'],
   },
   {
     seed: 'Kafka 1M+ msgs/s',
-    measured: `one broker on 2 cores, acks=all, 240-byte records: Kafka's own ProducerPerformance 68,781 msgs/s (defaults) and 98,348 `
-      + `(linger.ms=10, batch.size=1 MiB) (npm run bench:seed-numbers, ${BUSY}); kafkajs, 100 msgs a send: 76,784 (npm run bench, quiet). `
+    measured: `one broker on 2 cores, acks=all, 240-byte records: Kafka's own ProducerPerformance 111,421 msgs/s (defaults) and 218,866 `
+      + `(linger.ms=10, batch.size=1 MiB) (npm run bench:seed-numbers, ${QUIET}); kafkajs, 100 msgs a send: 76,784 (npm run bench, quiet). `
       + '1M+ needs a cluster of many cores and disks: not measurable on this machine',
     commands: ['bench:seed-numbers', 'bench'],
   },
@@ -44,8 +44,8 @@ export const SEED_NUMBERS: SeedNumber[] = [
   },
   {
     seed: 'Redis comparison',
-    measured: `redis-benchmark, 50 clients: SET 41,780/s, LPUSH 42,026/s, XADD 33,267/s, LPUSH pipelined ×16 364,299/s, all in memory `
-      + `without persistence (npm run bench:seed-numbers, ${BUSY})`,
+    measured: `redis-benchmark, 50 clients: SET 65,898/s, LPUSH 65,147/s, XADD 61,369/s, LPUSH pipelined ×16 862,069/s, all in memory `
+      + `without persistence (npm run bench:seed-numbers, ${QUIET})`,
     commands: ['bench:seed-numbers'],
   },
   {
