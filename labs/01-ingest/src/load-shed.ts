@@ -21,11 +21,12 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import type { Config } from '../../../shared/config.js';
 import { nowMs, parseRequestStart } from '../../../shared/trace.js';
 import { API_ERRORS, errorBody } from './errors.js';
+import { SEGMENT_TYPES } from './segment/map-message.js';
 
 export type LoadShedConfig = Pick<Config, 'LOAD_SHED_MAX_IN_FLIGHT' | 'LOAD_SHED_MAX_WAIT_MS'>;
 
 // Segment's endpoints (src/segment/) too: its SDKs retry a 503.
-const SHED_ROUTES = new Set(['/track', '/batch', '/v1/track', '/v1/identify', '/v1/batch']);
+const SHED_ROUTES = new Set(['/track', '/batch', '/v1/batch', ...SEGMENT_TYPES.map((type) => `/v1/${type}`)]);
 /** Seconds a shed client should wait: the overload is gone or nginx sends it to a replica that has room. */
 const RETRY_AFTER_S = 1;
 

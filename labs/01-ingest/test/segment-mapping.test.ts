@@ -57,6 +57,31 @@ describe('Segment messages mapped onto CRM events', () => {
     });
   });
 
+  it('maps page, screen, group and alias to events of their type: the payload as properties, their other fields kept in `segment`; an alias\'s properties stay in `segment` too', () => {
+    const mapped = (message: Record<string, unknown>) => {
+      const m = mapSegmentMessage({ userId: 'u_2', messageId: `m-${String(message.type)}`, ...message }, context);
+      return m.ok ? { event: m.event, kept: m.segment.message } : m.issues;
+    };
+    const id = (type: string) => segmentEventId('crm-lab', `m-${type}`);
+    expect(mapped({ type: 'page', name: 'Pricing', category: 'Docs', properties: { path: '/pricing' } })).toEqual({
+      event: { user_id: 'u_2', event_type: 'page', properties: { path: '/pricing' }, event_id: id('page') },
+      kept: { type: 'page', name: 'Pricing', category: 'Docs', userId: 'u_2', messageId: 'm-page' },
+    });
+    expect(mapped({ type: 'screen', name: 'Home', properties: { tab: 2 } })).toEqual({
+      event: { user_id: 'u_2', event_type: 'screen', properties: { tab: 2 }, event_id: id('screen') },
+      kept: { type: 'screen', name: 'Home', userId: 'u_2', messageId: 'm-screen' },
+    });
+    expect(mapped({ type: 'group', groupId: 'acme', traits: { plan: 'pro' } })).toEqual({
+      event: { user_id: 'u_2', event_type: 'group', properties: { plan: 'pro' }, event_id: id('group') },
+      kept: { type: 'group', groupId: 'acme', userId: 'u_2', messageId: 'm-group' },
+    });
+    // An alias carries no payload: a properties object it holds is not CRM properties, and stays with the message.
+    expect(mapped({ type: 'alias', previousId: 'anon-7', properties: { odd: true } })).toEqual({
+      event: { user_id: 'u_2', event_type: 'alias', properties: {}, event_id: id('alias') },
+      kept: { type: 'alias', previousId: 'anon-7', properties: { odd: true }, userId: 'u_2', messageId: 'm-alias' },
+    });
+  });
+
   it('refuses, naming the Segment field: no userId nor anonymousId, a non-string userId, other types, over 32 KB, too deep, a timestamp ahead after correction', () => {
     const issues = (message: unknown, routeType?: 'track' | 'identify') => {
       const mapped = mapSegmentMessage(message, { ...context, routeType });
@@ -65,7 +90,7 @@ describe('Segment messages mapped onto CRM events', () => {
     expect(issues({ type: 'track', event: 'x' })).toEqual(['userId']);
     expect(issues({ type: 'track', event: 'x', userId: 42 })).toEqual(['userId']); // not silently stringified
     expect(issues({ type: 'track', userId: 'u' })).toEqual(['event']);
-    expect(issues({ type: 'page', userId: 'u', name: 'Home' })).toEqual(['type']);
+    expect(issues({ type: 'capture', userId: 'u', name: 'Home' })).toEqual(['type']);
     expect(issues({ type: 'identify', userId: 'u' }, 'track')).toEqual(['type']);
     expect(issues({ type: 'identify', userId: 'u', traits: { n: { a: { b: { c: { d: { e: { f: { g: { h: { i: { j: 1 } } } } } } } } } } } })).toEqual(['(message)']);
     expect(issues({ type: 'track', event: 'x', userId: 'u', properties: { bidi: 'ok' }, anonymousId: 'a\u202e' })).toEqual([]); // anonymousId is kept as sent when userId is the key

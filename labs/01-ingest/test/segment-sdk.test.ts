@@ -58,11 +58,18 @@ function sdk() {
   const statuses: number[] = [];
   analytics.on('http_response', (r) => statuses.push(r.status));
   const outcomes: Promise<{ messageId: string; error?: unknown }>[] = [];
-  /** Event n for `user`: a track, every third an identify; resolves when the SDK has delivered it or given up. */
+  /** Event n for `user`, of each of Segment's six calls in turn; resolves when the SDK has delivered it or given up. */
   const send = (user: string, n: number) => outcomes.push(new Promise((resolve) => {
     const done = (error: unknown, ctx?: { event: { messageId?: string } }) => resolve({ messageId: ctx!.event.messageId!, error });
-    if (n % 3 === 2) analytics.identify({ userId: user, traits: { plan: 'pro', n } }, done);
-    else analytics.track({ userId: user, event: 'Order Completed', properties: { n } }, done);
+    const calls = [
+      () => analytics.track({ userId: user, event: 'Order Completed', properties: { n } }, done),
+      () => analytics.identify({ userId: user, traits: { plan: 'pro', n } }, done),
+      () => analytics.page({ userId: user, name: 'Pricing', properties: { n } }, done),
+      () => analytics.screen({ userId: user, name: 'Home', properties: { n } }, done),
+      () => analytics.group({ userId: user, groupId: 'acme', traits: { n } }, done),
+      () => analytics.alias({ userId: user, previousId: `anon-${n}` }, done),
+    ];
+    calls[(n + Number(user.at(-1))) % calls.length]!();
   }));
   return { analytics, statuses, outcomes, send };
 }
@@ -98,7 +105,7 @@ function sentPerUser(users: string[], perUser: number): Record<string, number> {
 const tally = (xs: number[]) => xs.reduce<Record<number, number>>((t, x) => ({ ...t, [x]: (t[x] ?? 0) + 1 }), {});
 
 describe('the Segment SDK pointed at the lab', () => {
-  it('sends 40 track and identify calls through nginx: each acked, stored once in the topic and applied once by the worker', async () => {
+  it('sends 40 calls of the six Segment kinds (track, identify, page, screen, group, alias) through nginx: each acked, stored once in the topic and applied once by the worker', async () => {
     const users = Array.from({ length: 8 }, (_, u) => `sdk1_u${u}`);
     const { analytics, statuses, outcomes, send } = sdk();
     for (let n = 0; n < 5; n++) for (const user of users) send(user, n);

@@ -1,5 +1,5 @@
 /**
- * One Segment message (track or identify) → the CRM event the API publishes, or the reasons it is
+ * One Segment message (any of its six types) → the CRM event the API publishes, or the reasons it is
  * refused. Pure: the caller gives the write key, the receive time and the batch's sentAt.
  */
 import type { z } from 'zod';
@@ -9,14 +9,20 @@ import { segmentEventId } from './event-id.js';
 import { SEGMENT_MESSAGE_MAX_BYTES } from './limits.js';
 import { correctedTimestamp } from './skew.js';
 
-export type SegmentType = 'track' | 'identify';
-export const SEGMENT_TYPES: readonly SegmentType[] = ['track', 'identify'];
+export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
+export type SegmentType = (typeof SEGMENT_TYPES)[number];
+
+/**
+ * Where each type carries its payload, which becomes the CRM event's `properties` (alias has none).
+ * A track becomes an event of its `event` name; every other type an event of the type's own name
+ * (`identify`, `page`, …), its other fields (`name`, `groupId`, `previousId`, …) kept in `segment.message`.
+ */
+const PAYLOAD_FIELD: Record<SegmentType, 'properties' | 'traits' | undefined> = {
+  track: 'properties', identify: 'traits', page: 'properties', screen: 'properties', group: 'traits', alias: undefined,
+};
 
 /** user_id of a message with only an anonymousId: prefixed, so an anonymous visitor "42" is not user "42". */
 export const ANONYMOUS_PREFIX = 'anon:';
-
-/** An identify becomes a CRM event of this type, its traits the properties. */
-export const IDENTIFY_EVENT_TYPE = 'identify';
 
 /** The message itself is level 1, so properties and traits keep the /track limit of PROPERTIES_MAX_DEPTH. */
 const MESSAGE_MAX_DEPTH = PROPERTIES_MAX_DEPTH + 1;
@@ -47,7 +53,7 @@ export function mapSegmentMessage(message: unknown, context: MessageContext): Ma
 
   const type = message.type ?? context.routeType;
   if (!SEGMENT_TYPES.includes(type as SegmentType) || (context.routeType && type !== context.routeType)) {
-    return refused('type', `${JSON.stringify(type ?? null)} is not taken here: ${context.routeType ? `this endpoint takes "${context.routeType}"` : 'a batch takes "track" and "identify" messages'}`);
+    return refused('type', `${JSON.stringify(type ?? null)} is not taken here: ${context.routeType ? `this endpoint takes "${context.routeType}"` : `a batch takes ${SEGMENT_TYPES.map((t) => `"${t}"`).join(', ')} messages`}`);
   }
   const issues: Issue[] = [];
   const { userId, anonymousId, messageId } = message;
@@ -60,20 +66,23 @@ export function mapSegmentMessage(message: unknown, context: MessageContext): Ma
   if (!time.ok) issues.push({ path: time.path, message: time.message });
   if (issues.length) return { ok: false, issues };
 
-  const payloadField = type === 'track' ? 'properties' : 'traits';
+  const payloadField = PAYLOAD_FIELD[type as SegmentType];
+  const payload = payloadField === undefined ? undefined : message[payloadField];
   const candidate = {
     user_id: userId ?? `${ANONYMOUS_PREFIX}${anonymousId as string}`,
-    event_type: type === 'track' ? message.event : IDENTIFY_EVENT_TYPE,
-    ...(message[payloadField] === undefined ? {} : { properties: message[payloadField] }),
+    event_type: type === 'track' ? message.event : type,
+    ...(payload === undefined ? {} : { properties: payload }),
     ...(time.ok && time.timestamp !== undefined ? { timestamp: time.timestamp } : {}),
     ...(typeof messageId === 'string' ? { event_id: segmentEventId(context.writeKey, messageId) } : {}),
   };
   const check = checkEvent(candidate, { nowMs: context.receivedAtMs, invalidUtf8: false, schema: context.schema });
-  if (!check.ok) return { ok: false, issues: check.issues.map((issue) => renamed(issue, payloadField, userId === undefined)) };
+  if (!check.ok) return { ok: false, issues: check.issues.map((issue) => renamed(issue, payloadField ?? 'properties', userId === undefined)) };
 
   // What the CRM event has no field for stays with it as sent: the whole message but the payload
   // (already in `properties`) and a write key in the body (a secret; the Basic-auth one counts).
-  const { [payloadField]: _payload, writeKey: _writeKey, ...rest } = message;
+  const rest: Record<string, unknown> = { ...message };
+  delete rest.writeKey;
+  if (payloadField !== undefined) delete rest[payloadField];
   return {
     ok: true,
     event: check.event,

@@ -1,6 +1,7 @@
 /**
- * Segment's HTTP Tracking API on the ingest API: POST /v1/track, /v1/identify and /v1/batch, so a
- * team's existing Segment SDK can point its `host` at the lab. Each message is mapped onto a CRM
+ * Segment's HTTP Tracking API on the ingest API: POST /v1/track, /v1/identify, /v1/page, /v1/screen,
+ * /v1/group, /v1/alias and /v1/batch, so a team's existing Segment SDK can point its `host` at the
+ * lab. Each message is mapped onto a CRM
  * event (map-message.ts) and published like /batch's events; the answer, Segment's 200
  * `{"success":true}`, comes only after Kafka acked every event of the request.
  */
@@ -20,7 +21,7 @@ import { batchEventIdFromEdgeRequestId, eventIdFromEdgeRequestId } from '../even
 import type { EventPublisher } from '../publisher.js';
 import type { BodyFacts } from '../request-body.js';
 import { SEGMENT_REQUEST_MAX_BYTES } from './limits.js';
-import { mapSegmentMessage, type SegmentType } from './map-message.js';
+import { mapSegmentMessage, SEGMENT_TYPES, type SegmentType } from './map-message.js';
 import { segmentWriteKeyHook, writeKeyOf } from './write-key.js';
 
 export interface SegmentRouteDeps {
@@ -113,7 +114,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
     return sendError(reply, 'kafka_unavailable', `Kafka did not ack: ${summary}`, details);
   }
 
-  for (const routeType of ['track', 'identify'] as const) {
+  for (const routeType of SEGMENT_TYPES) {
     app.post(`/v1/${routeType}`, { ...routeOptions, config: perRequestLimit }, async (request, reply) => {
       if (request.body === undefined || request.body === null) return sendError(reply, 'invalid_request', `request body is empty; send a Segment ${routeType} message`);
       return ingest(request, reply, [request.body], { routeType, pathPrefix: () => [] });
