@@ -177,8 +177,10 @@ export async function buildApp(
       errorResponseBuilder: (_request, context) => new ApiError('rate_limited',
         `rate limit of ${context.max} requests per ${describeWindow(config.RATE_LIMIT_WINDOW_MS)} per client IP exceeded; retry in ${context.after}`),
     });
-  // Lab 07: one budget per customer over /track and /batch; nginx keeps limiting per IP.
-  if (customerRateLimit) app.addHook('onRequest', customerLimitHook(app, customerRateLimit, metrics));
+  // Lab 07: one budget per customer over /track, /batch and Segment's /v1 (whose routes name the
+  // customer in their own hook, so they run it after); nginx keeps limiting per IP.
+  const customerLimit = customerRateLimit ? customerLimitHook(app, customerRateLimit, metrics) : undefined;
+  if (customerLimit) app.addHook('onRequest', customerLimit);
 
   app.get('/health', async () => ({ status: 'ok', instance: config.API_INSTANCE_ID }));
 
@@ -301,7 +303,7 @@ export async function buildApp(
 
   // Segment's HTTP Tracking API, POST /v1/track, /v1/identify and /v1/batch (src/segment/); not on lab 05's Avro API.
   if (!codec || codec.batchable) {
-    registerSegmentRoutes(app, { config, publisher, metrics, bodyFacts, codec, authenticate: options.authenticate, perCustomerLimit: customerRateLimit !== undefined, fromTrustedProxy });
+    registerSegmentRoutes(app, { config, publisher, metrics, bodyFacts, codec, authenticate: options.authenticate, customerLimit, fromTrustedProxy });
   }
 
   return app;

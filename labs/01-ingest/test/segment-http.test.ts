@@ -15,6 +15,8 @@ import { startInProcessApi, type InProcessApi } from './in-process-api.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createKafka } from '../../../shared/kafka.js';
 import { WriteKeyStore } from '../../07-security/src/write-keys.js';
+import { createLimitStoreClient } from '../../07-security/src/redis-client.js';
+import { startRedis } from '../../../infra/redis.js';
 import { buildApp } from '../src/app.js';
 import { EventPublisher, publisherOptionsFrom } from '../src/publisher.js';
 import { postBytes } from './raw-http.js';
@@ -130,6 +132,34 @@ describe('POST /v1/* (Segment\'s HTTP Tracking API)', () => {
       await app.close();
       await publisher.stop();
       keys.close();
+    }
+  });
+
+  it('applies lab 07\'s per-customer limit on /v1 as on /track: past its budget a customer gets 429, another customer does not', async () => {
+    const redis = await startRedis();
+    const client = createLimitStoreClient(redis.url, 1_000, { warn: () => {} });
+    const config = loadConfig({ LOG_LEVEL: 'warn', KAFKA_TOPIC: topic, KAFKA_BROKERS: brokers.join(',') });
+    const publisher = new EventPublisher(createKafka(config.kafkaBrokers, 'segment-http-test'), publisherOptionsFrom(config));
+    await publisher.start();
+    const app = await buildApp(config, publisher, undefined, {
+      authenticate: (writeKey) => (writeKey.startsWith('key-of-') ? writeKey.slice('key-of-'.length) : undefined),
+      customerRateLimit: { redis: client, max: 2, timeWindowMs: 600_000, skipOnError: false },
+    });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const send = (customer: string, path: string, n: number) => post(path, path === '/v1/batch'
+        ? { batch: [{ type: 'track', event: 'Limited', userId: `seg_limit_${customer}`, messageId: `limit-${customer}-${n}` }] }
+        : { event: 'Limited', userId: `seg_limit_${customer}`, messageId: `limit-${customer}-${n}` }, basic(`key-of-${customer}`), url);
+      const statuses = [];
+      for (const [n, path] of ['/v1/track', '/v1/batch', '/v1/track', '/v1/batch'].entries()) statuses.push((await send('acme', path, n)).status);
+      const over = await send('acme', '/v1/page', 9);
+      expect({ statuses, over: over.status, error: over.body.error }).toEqual({ statuses: [200, 200, 429, 429], over: 429, error: 'rate_limited' });
+      expect((await send('globex', '/v1/track', 0)).status).toBe(200);
+    } finally {
+      await app.close();
+      await publisher.stop();
+      client.disconnect();
+      await redis.process.stop();
     }
   });
 });

@@ -34,8 +34,8 @@ export interface SegmentRouteDeps {
   codec?: EventCodec | undefined;
   /** Lab 07's write keys; without them the default key (write-key.ts). */
   authenticate?: Authenticate | undefined;
-  /** Lab 07's per-customer limit replaces the per-IP ones on /track; /v1 then has none in the API (nginx's stays). */
-  perCustomerLimit: boolean;
+  /** Lab 07's per-customer limit (an onRequest hook), in place of the per-IP ones as on /track; run once the write key named the customer. */
+  customerLimit?: ((request: FastifyRequest, reply: FastifyReply) => Promise<void>) | undefined;
   fromTrustedProxy(socket: object): boolean;
 }
 
@@ -60,8 +60,10 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
   const { config, metrics } = deps;
   const topic = config.KAFKA_TOPIC;
   const batchBudget = new EventBudget(config.BATCH_RATE_LIMIT_EVENTS, config.RATE_LIMIT_WINDOW_MS);
-  const routeOptions = { bodyLimit: SEGMENT_REQUEST_MAX_BYTES, errorHandler: segmentErrorHandler, onRequest: segmentWriteKeyHook(deps.authenticate) };
-  const perRequestLimit = { rateLimit: deps.perCustomerLimit ? false as const : { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } };
+  const writeKeyHook = segmentWriteKeyHook(deps.authenticate);
+  const routeOptions = { bodyLimit: SEGMENT_REQUEST_MAX_BYTES, errorHandler: segmentErrorHandler,
+    onRequest: deps.customerLimit ? [writeKeyHook, deps.customerLimit] : writeKeyHook };
+  const perRequestLimit = { rateLimit: deps.customerLimit ? false as const : { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } };
 
   /** Maps, validates, publishes; one refused message refuses the request (the SDK reads only the status). */
   async function ingest(request: FastifyRequest, reply: FastifyReply, messages: unknown[], o: { routeType?: SegmentType; batchSentAt?: unknown; pathPrefix: (index: number) => (string | number)[] }) {
@@ -141,7 +143,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
     }
     const messages = body.batch as unknown[];
     if (messages.length === 0) return sendError(reply, 'invalid_request', 'the batch is empty');
-    const budget = deps.perCustomerLimit ? undefined : batchBudget.take(clientIp(request), messages.length);
+    const budget = deps.customerLimit ? undefined : batchBudget.take(clientIp(request), messages.length);
     if (budget && !budget.ok) {
       metrics.rateLimited.inc({ source: 'api' });
       reply.header('retry-after', String(budget.retryAfterS));
