@@ -1,5 +1,7 @@
 import { AssignerProtocol, type Admin } from 'kafkajs';
 import { waitFor } from '../../infra/processes.js';
+import { createKafka } from '../kafka.js';
+import { consumerLag, totalLag } from '../lag.js';
 
 export interface GroupMember {
   clientId: string;
@@ -23,4 +25,15 @@ export function waitForStableGroup(admin: Admin, groupId: string, topic: string,
     const group = await describeGroup(admin, groupId, topic);
     return group.state === 'Stable' && group.members.length === memberCount ? group : undefined;
   }, { timeoutMs, intervalMs: 250 });
+}
+
+/** Waits until `groupId` has committed every record of `topic` (its lag is 0), with its own admin client. */
+export async function waitForGroupDrained(brokers: string[], groupId: string, topic: string, timeoutMs = 90_000): Promise<void> {
+  const admin = createKafka(brokers, 'crm-lab-test-drain').admin();
+  await admin.connect();
+  try {
+    await waitFor(`group ${groupId} to drain ${topic}`, async () => totalLag(await consumerLag(admin, groupId, topic)) === 0, { timeoutMs, intervalMs: 250 });
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -20,13 +20,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startApiReplica } from '../../../infra/api.js';
-import { sleep, waitFor } from '../../../infra/processes.js';
+import { sleep } from '../../../infra/processes.js';
 import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
 import { loadConfig } from '../../../shared/config.js';
-import { createKafka } from '../../../shared/kafka.js';
-import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { track } from '../../../shared/testing/http.js';
 import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { waitForGroupDrained } from '../../../shared/testing/groups.js';
 import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
 import { faultPointFrom } from '../src/fault-point.js';
 
@@ -92,15 +91,7 @@ async function crashAndRetry(o: { reuseEventId: boolean }): Promise<Run> {
 }
 
 /** Waits until the worker's group has committed every record of the topic. */
-async function drain(topic: string, groupId: string) {
-  const admin = createKafka(brokers, 'ack-then-crash-test').admin();
-  await admin.connect();
-  try {
-    await waitFor('the worker to drain the topic', async () => (await totalLag(await consumerLag(admin, groupId, topic))) === 0, { timeoutMs: 90_000, intervalMs: 250 });
-  } finally {
-    await admin.disconnect();
-  }
-}
+const drain = (topic: string, groupId: string) => waitForGroupDrained(brokers, groupId, topic);
 
 /** Copies stored per client event (by n), each with its event_id. */
 function copiesByEvent(run: Run): Map<number, string[]> {

@@ -14,9 +14,8 @@ import { startApiReplica, type ApiReplica } from '../../../infra/api.js';
 import { startNginx, type NginxServer } from '../../../infra/nginx.js';
 import { waitFor } from '../../../infra/processes.js';
 import { startWorker, type WorkerProcess } from '../../../infra/worker.js';
-import { createKafka } from '../../../shared/kafka.js';
-import { consumerLag, totalLag } from '../../../shared/lag.js';
 import { createTopic, readTopic, uniqueTopic } from '../../../shared/testing/kafka.js';
+import { waitForGroupDrained } from '../../../shared/testing/groups.js';
 import { ProfileStore } from '../../02-consumer-groups/src/profile-store.js';
 import { DEFAULT_SEGMENT_WRITE_KEY } from '../src/segment/write-key.js';
 
@@ -75,15 +74,7 @@ function sdk() {
 }
 
 /** Waits until the worker's group has committed every record of the topic. */
-async function drain() {
-  const admin = createKafka(brokers, 'segment-sdk-test').admin();
-  await admin.connect();
-  try {
-    await waitFor('the worker to drain the topic', async () => (await totalLag(await consumerLag(admin, groupId, topic))) === 0, { timeoutMs: 90_000, intervalMs: 250 });
-  } finally {
-    await admin.disconnect();
-  }
-}
+const drain = () => waitForGroupDrained(brokers, groupId, topic);
 
 /** The topic's records by messageId (each copy's event_id), and the worker's event count per user. */
 async function judge(prefix: string) {
