@@ -7,12 +7,12 @@ import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { createEventProducer, createKafka } from '../shared/kafka.js';
-import { consumerLag, totalLag } from '../shared/lag.js';
 import { cpuShare, cpuSnapshot, fmtCpu, type ComponentGroups, type CpuShare } from './cpu.js';
 import { pacedLoad } from '../shared/paced-load.js';
 import { producerBatches } from './producer-batches.js';
 import { int, latencyOf, ms, type Latency } from './stats.js';
-import { vegetaAttack } from './vegeta/attack.js';
+import { sampleLag } from './lag-sampler.js';
+import { measuredAttack } from './vegeta/measured.js';
 
 export interface PhaseResult {
   name: string;
@@ -162,32 +162,6 @@ export async function maxHttpPhase(o: {
 
 // ---------------------------------------------------------------- HTTP at a fixed, evenly paced rate
 
-/** Samples a group's total lag every `intervalMs` until stopped; returns the highest seen. */
-export function sampleLag(brokers: string[], groupId: string, topic: string, intervalMs = 250) {
-  const admin = createKafka(brokers, 'crm-bench-lag').admin();
-  let max = 0;
-  let running = true;
-  const loop = (async () => {
-    await admin.connect();
-    while (running) {
-      try {
-        max = Math.max(max, totalLag(await consumerLag(admin, groupId, topic)));
-      } catch {
-        /* the next sample will do */
-      }
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  })();
-  return {
-    current: async () => totalLag(await consumerLag(admin, groupId, topic)),
-    async stop(): Promise<number> {
-      running = false;
-      await loop;
-      await admin.disconnect();
-      return max;
-    },
-  };
-}
 
 export async function pacedTrackPhase(o: {
   name: string; stack: string; url: string; rate: number; durationS: number; connections: number; groups: ComponentGroups;
@@ -224,16 +198,10 @@ export async function vegetaTrackPhase(o: {
   name: string; stack: string; url: string; rate: number; durationS: number; groups: ComponentGroups; bin: string; workDir: string;
   lag?: { brokers: string[]; groupId: string; topic: string }; quiet?: boolean; replicaUrls?: string[];
 }): Promise<PhaseResult> {
-  const lag = o.lag ? sampleLag(o.lag.brokers, o.lag.groupId, o.lag.topic) : undefined;
   const batches = await producerBatches(o.replicaUrls);
-  const before = cpuSnapshot();
-  const load = await vegetaAttack({ bin: o.bin, url: `${o.url}/track`, rate: o.rate, durationS: o.durationS, workDir: o.workDir, name: o.name, body: (i) => clientEvent(i) })
-    .catch(async (error: unknown) => {
-      await lag?.stop().catch(() => undefined);
-      throw error;
-    });
-  const after = cpuSnapshot();
-  const maxLag = await lag?.stop();
+  const { load, before, after, maxLag } = await measuredAttack({
+    bin: o.bin, url: `${o.url}/track`, rate: o.rate, durationS: o.durationS, workDir: o.workDir, name: o.name, body: (i) => clientEvent(i), lag: o.lag,
+  });
   for (const a of load.accepted) acceptedIds.add(a.id);
   const cpu = cpuShare(before, after, o.groups);
   const vegetaCores = load.cpuSeconds / ((after.at - before.at) / 1000);

@@ -3,10 +3,10 @@
  * consumer lag watched, and each stage's CPU divided by the events it accepted.
  */
 import { cpus } from 'node:os';
-import { cpuSecondsByGroup, cpuSnapshot } from '../cpu.js';
-import { sampleLag } from '../phases.js';
+import { cpuSecondsByGroup } from '../cpu.js';
 import { int, ms } from '../stats.js';
-import { vegetaAttack, type VegetaAttack, type VegetaResult } from '../vegeta/attack.js';
+import type { VegetaAttack, VegetaResult } from '../vegeta/attack.js';
+import { measuredAttack } from '../vegeta/measured.js';
 
 export interface BudgetPhase {
   name: string;
@@ -28,21 +28,9 @@ export async function budgetPhase(o: Omit<VegetaAttack, 'body'> & {
   lag?: { brokers: string[]; groupId: string; topic: string };
   quiet?: boolean;
 }): Promise<BudgetPhase> {
-  const lag = o.lag ? sampleLag(o.lag.brokers, o.lag.groupId, o.lag.topic) : undefined;
-  const selfBefore = process.cpuUsage();
-  const before = cpuSnapshot();
-  let load: VegetaResult;
-  try {
-    load = await vegetaAttack(o);
-  } catch (error) {
-    await lag?.stop().catch(() => undefined);
-    throw error;
-  }
-  const after = cpuSnapshot();
-  const self = process.cpuUsage(selfBefore);
-  const maxLag = await lag?.stop();
+  const { load, before, after, benchCpuS, maxLag } = await measuredAttack(o);
   const used = cpuSecondsByGroup(before, after, o.stages);
-  const seconds: Record<string, number> = { ...used.byName, 'load generator': load.cpuSeconds, bench: (self.user + self.system) / 1e6 };
+  const seconds: Record<string, number> = { ...used.byName, 'load generator': load.cpuSeconds, bench: benchCpuS };
   // vegeta had exited before `after` was taken: its ticks are no longer in the machine's busy count's
   // per-process view, but they are in the machine's total, so "other" is what is left once it is subtracted.
   const accounted = Object.values(seconds).reduce((a, b) => a + b, 0);
