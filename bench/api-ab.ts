@@ -10,12 +10,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { startApiReplica } from '../infra/api.js';
 import { startKafka } from '../infra/kafka.js';
 import { startNginx, type NginxServer } from '../infra/nginx.js';
 import { repoRoot } from '../infra/paths.js';
-import { freePorts, launch, waitFor, type ManagedProcess } from '../infra/processes.js';
+import type { ManagedProcess } from '../infra/processes.js';
 import { cpuSecondsByGroup, cpuSnapshot, backgroundLoad } from './cpu.js';
 import { envNumber } from './env.js';
 import { clientEvent } from './phases.js';
@@ -36,15 +36,6 @@ const WORK_ENV = envOf('AB_WORK_ENV');
 
 interface Side { name: string; replica: ManagedProcess; nginx: NginxServer }
 
-/** Lab 01's replica from another checkout of the repo (the worktree at REV). */
-async function startReplicaFrom(tree: string, brokers: string[], logDir: string): Promise<{ process: ManagedProcess; port: number }> {
-  const [port] = await freePorts(1);
-  const env = { ...BENCH_LIMITS, LOG_LEVEL: 'info', KAFKAJS_LOG_LEVEL: 'warn', ...BASE_ENV, API_PORT: String(port), API_INSTANCE_ID: 'api-base', KAFKA_BROKERS: brokers.join(',') };
-  const proc = launch('api-base', join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(tree, 'labs/01-ingest/src/server.ts')], { env, cwd: tree, logFile: join(logDir, 'api-base.log') });
-  await waitFor(`api-base /ready (log ${proc.logFile})`, async () => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000 });
-  return { process: proc, port: port! };
-}
-
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'crm-api-ab-'));
   const tree = join(root, 'base');
@@ -62,7 +53,9 @@ async function main(): Promise<void> {
   try {
     const kafka = await startKafka({ dataDir: join(root, 'kafka') });
     stops.push(() => kafka.process.stop());
-    const base = await startReplicaFrom(tree, kafka.brokers, logDir);
+    // REV's replica, started exactly as the working tree's (its entry is the worktree's server.ts).
+    const base = await startApiReplica({ id: 'api-base', brokers: kafka.brokers, logDir, env: { ...BENCH_LIMITS, LOG_LEVEL: 'info', ...BASE_ENV },
+      entry: relative(repoRoot, join(tree, 'labs/01-ingest/src/server.ts')) });
     stops.push(() => base.process.stop());
     const work = await startApiReplica({ id: 'api-work', brokers: kafka.brokers, logDir, env: { ...BENCH_LIMITS, LOG_LEVEL: 'info', ...WORK_ENV } });
     stops.push(() => work.process.stop());
