@@ -13,6 +13,7 @@
  * Each anomaly has a fixed name and a function returning its evidence (event_ids, records, users).
  * How many of each a scenario tolerates is data (`Tolerated`); everything not listed must be 0.
  */
+import { maxOf } from './max-of.js';
 
 /** One event as its client saw it. */
 export interface SentEvent {
@@ -280,8 +281,8 @@ export function check(history: History): Verdict {
       events: history.sent.length,
       acked: ackedIds.size,
       storedUnacked: [...stored.keys()].filter((id) => sentIds.has(id) && !ackedIds.has(id)).length,
-      maxCopies: Math.max(0, ...[...stored.values()].map((r) => r.length)),
-      maxExtraCopies: Math.max(0, ...duplicated.serverSide.map((c) => c.copies - c.attempts)),
+      maxCopies: maxOf([...stored.values()].map((r) => r.length), 0),
+      maxExtraCopies: maxOf(duplicated.serverSide.map((c) => c.copies - c.attempts), 0),
       orderChecks: orderPairs(history.sent, stored).length,
       ...(processed ? { applied: [...stored.keys()].filter((id) => processed.has(id)).length } : {}),
     },

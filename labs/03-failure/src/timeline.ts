@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repoRoot } from '../../../infra/paths.js';
+import { maxOf } from './max-of.js';
 
 export interface TimelineInput {
   title: string;
@@ -29,7 +30,7 @@ export interface Bucket extends Record<RequestSeries, number> {
 
 /** Attempts counted per bucket by their start time: all of them (`sent`), and by answer. */
 export function buckets(attempts: TimelineInput['attempts'], bucketMs = 100): Bucket[] {
-  const end = Math.max(0, ...attempts.map((a) => a.at));
+  const end = maxOf(attempts.map((a) => a.at), 0);
   const out: Bucket[] = Array.from({ length: Math.floor(end / bucketMs) + 1 }, (_, i) =>
     ({ t: i * bucketMs, sent: 0, '202': 0, '429': 0, '503': 0, errors: 0 }));
   for (const a of attempts) {
@@ -52,11 +53,11 @@ export function renderTimeline(input: TimelineInput): string {
   const bucketMs = input.bucketMs ?? 100;
   const rows = buckets(input.attempts, bucketMs);
   const lag = input.lag ?? [];
-  const endMs = Math.max(rows.length * bucketMs, ...lag.map((s) => s.at), ...input.faults.map((f) => f.to ?? f.from), 1);
+  const endMs = maxOf([rows.length * bucketMs, ...lag.map((s) => s.at), ...input.faults.map((f) => f.to ?? f.from)], 1);
   const [w, h, left, right, top, bottom] = [1000, 320, 50, 60, 20, 30];
   const x = (ms: number) => left + (ms / endMs) * (w - left - right);
-  const maxReq = Math.max(1, ...rows.map((r) => r.sent));
-  const maxLag = Math.max(1, ...lag.map((s) => s.lag));
+  const maxReq = maxOf(rows.map((r) => r.sent), 1);
+  const maxLag = maxOf(lag.map((s) => s.lag), 1);
   const yReq = (n: number) => h - bottom - (n / maxReq) * (h - top - bottom);
   const yLag = (n: number) => h - bottom - (n / maxLag) * (h - top - bottom);
   const line = (name: string, points: [number, number][]) =>

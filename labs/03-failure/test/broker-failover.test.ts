@@ -24,6 +24,7 @@ import { startInProcessApi, type InProcessApi } from '../../01-ingest/test/in-pr
 import { checkScenario, Ledger, markTopic, reportTimeline, runLoad, summaryLine } from '../src/chaos.js';
 import { violations, type Tolerated } from '../src/checker.js';
 import { scenarioWorkers, type ScenarioWorkers } from '../src/workers.js';
+import { maxOf } from '../src/max-of.js';
 
 const topic = uniqueTopic('lab03-failover');
 const PARTITIONS = 3;
@@ -126,8 +127,8 @@ describe('scenario 5: the partition leader crashes (3 brokers, RF 3, min ISR 2, 
         killed: `kafka-${victimId}`,
         it_led: led.join(','),
         '503_after_crash': duringFailover.length,
-        slowest_503_ms: Math.max(0, ...duringFailover.map((a) => a.elapsedMs)).toFixed(0),
-        slowest_202_after_crash_ms: Math.max(0, ...acceptedAfter.map((a) => a.elapsedMs)).toFixed(0),
+        slowest_503_ms: maxOf(duringFailover.map((a) => a.elapsedMs), 0).toFixed(0),
+        slowest_202_after_crash_ms: maxOf(acceptedAfter.map((a) => a.elapsedMs), 0).toFixed(0),
         leaders_after: after.map((p) => `p${p.partitionId}:${p.leader}[isr ${p.isr.join(',')}]`).join(' '),
       }));
       reportTimeline('broker-failover', ledger);

@@ -26,6 +26,15 @@ describe('the chaos checker (pure, on hand-written histories)', () => {
       + 'stored_unacked=0 applied=- unapplied=- wrong_profiles=-');
   });
 
+  it('checks a history of 200,000 events without overflowing the call stack (a 2× overload run stores more than 100,000)', () => {
+    const n = 200_000;
+    const s = Array.from({ length: n }, (_, i) => sent(`e${i}`, { user_id: `u${i % 1_000}`, client: `c${i % 1_000}` }));
+    const t = s.map((e, i) => rec(i, e.event_id, { user_id: e.user_id, partition: i % 2, time: '2026-01-01T00:00:00.000Z' }));
+    t.push(rec(n, 'e7', { user_id: 'u7', partition: 1 }));
+    const v = check({ sent: s, topic: t });
+    expect(v.counts).toMatchObject({ records: n + 1, distinct: n, events: n, acked: n, maxCopies: 2, maxExtraCopies: 1 });
+  });
+
   it('lost: an acked event missing from the topic is reported by event_id; an unacked one is not', () => {
     const s = [sent('a'), sent('b'), sent('c', { acked: false, attempts: 6 }), sent('d')];
     const v = check({ sent: s, topic: [rec(0, 'a'), rec(1, 'd')] });

@@ -16,6 +16,7 @@ import { startInProcessApi, type InProcessApi } from '../../01-ingest/test/in-pr
 import { checkScenario, eventProducerIsIdempotent, Ledger, markTopic, reportTimeline, runLoad, summaryLine, type TopicMark } from '../src/chaos.js';
 import { violations, type Tolerated } from '../src/checker.js';
 import { scenarioWorkers, type ScenarioWorkers } from '../src/workers.js';
+import { maxOf } from '../src/max-of.js';
 
 const { brokers, proxiedBrokers, toxiproxyUrl, kafkaProxyName } = inject('kafka');
 const PUBLISH_TIMEOUT_MS = 1_500;
@@ -124,7 +125,7 @@ async function finish(label: string, mark: TopicMark, ledger: Ledger, tolerated:
   await consumers.drain();
   const verdict = await checkScenario(brokers, mark, ledger, consumers.store);
   const answered503 = ledger.attempts.filter((a) => a.status === 503);
-  const slowest503 = Math.max(0, ...answered503.map((a) => a.elapsedMs));
+  const slowest503 = maxOf(answered503.map((a) => a.elapsedMs), 0);
   console.log(summaryLine(label, ledger, verdict, tolerated, {
     producer: eventProducerIsIdempotent() ? 'idempotent' : 'non-idempotent',
     slowest_503_ms: slowest503.toFixed(0), publish_timeout_ms: PUBLISH_TIMEOUT_MS, ...extra,

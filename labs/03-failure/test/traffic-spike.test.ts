@@ -26,6 +26,7 @@ import { violations } from '../src/checker.js';
 import { peakAndDrain, sampleLag } from '../src/lag-sampler.js';
 import { runOpenLoop } from '../src/open-loop.js';
 import { scenarioWorkers, type ScenarioWorkers } from '../src/workers.js';
+import { maxOf } from '../src/max-of.js';
 
 const { brokers } = inject('kafka');
 const topic = uniqueTopic('lab03-spike');
@@ -125,7 +126,7 @@ describe('scenario 4: a 10x traffic spike at capacity', () => {
     const peakOf = (ip: string) => peakPerSecond(byIp.get(ip)!);
     const phase = (from: number, to: number) => {
       const started = ledger.attempts.filter((a) => a.at >= from && a.at < to);
-      const lastAnswer = Math.max(to, ...started.map((a) => a.at + a.elapsedMs));
+      const lastAnswer = maxOf(started.map((a) => a.at + a.elapsedMs), to);
       const answered = started.filter((a) => a.status !== undefined);
       const rate = (n: number, ms: number) => (ms > 0 ? (n / (ms / 1000)).toFixed(0) : '-');
       // offered: requests started per second of the phase; achieved: answers to them per second, until the last came.
@@ -136,7 +137,7 @@ describe('scenario 4: a 10x traffic spike at capacity', () => {
     const spikePhase = phase(spikeWindow.from, spikeWindow.to);
     // The lag from the spike on: how high it rose, and when it was back to 0.
     const { peak, peakAt, drainedAt } = peakAndDrain(samples.filter((x) => x.at >= spikeWindow.from));
-    const lagBefore = Math.max(0, ...samples.filter((x) => x.at < spikeWindow.from).map((x) => x.lag));
+    const lagBefore = maxOf(samples.filter((x) => x.at < spikeWindow.from).map((x) => x.lag), 0);
     const firstZero = drainedAt === undefined ? drainedAfterSpike : Math.min(drainedAt, drainedAfterSpike ?? drainedAt);
     const appliedAt = (t: number) => samples.filter((x) => x.at <= t).at(-1)?.applied ?? 0;
     const perS = (n: number, ms: number) => (ms > 0 ? (n / (ms / 1000)).toFixed(0) : '-');
@@ -150,7 +151,7 @@ describe('scenario 4: a 10x traffic spike at capacity', () => {
       ips: allIps.length,
       ips_with_429: rejectedIps.join(',') || 'none',
       peak_rps_heavy: heavyIps.map(peakOf).join(','),
-      peak_rps_light_max: Math.max(0, ...allIps.filter((ip) => !heavyIps.includes(ip)).map(peakOf)),
+      peak_rps_light_max: maxOf(allIps.filter((ip) => !heavyIps.includes(ip)).map(peakOf), 0),
       workers_applied_rps_in_spike: perS(appliedAt(spikeWindow.to) - appliedAt(spikeWindow.from), spikeWindow.to - spikeWindow.from),
       max_lag_before_spike: lagBefore,
       peak_lag: peak,
