@@ -48,34 +48,30 @@ class ProtocolReader {
     }
   }
 
-  int16(): number {
-    this.need(2);
-    const v = this.buf.readInt16BE(this.at);
-    this.at += 2;
+  /** Reads `n` bytes at the cursor with `read` and moves past them. */
+  private take<T>(n: number, read: (at: number) => T): T {
+    this.need(n);
+    const v = read(this.at);
+    this.at += n;
     return v;
+  }
+
+  int16(): number {
+    return this.take(2, (at) => this.buf.readInt16BE(at));
   }
 
   int32(): number {
-    this.need(4);
-    const v = this.buf.readInt32BE(this.at);
-    this.at += 4;
-    return v;
+    return this.take(4, (at) => this.buf.readInt32BE(at));
   }
 
   int64(): bigint {
-    this.need(8);
-    const v = this.buf.readBigInt64BE(this.at);
-    this.at += 8;
-    return v;
+    return this.take(8, (at) => this.buf.readBigInt64BE(at));
   }
 
   string(): string {
     const length = this.int16();
     if (length < 0) throw new MirrorRecordError(`${this.what}: null string at ${this.at - 2}`);
-    this.need(length);
-    const v = this.buf.toString('utf8', this.at, this.at + length);
-    this.at += length;
-    return v;
+    return this.take(length, (at) => this.buf.toString('utf8', at, at + length));
   }
 
   end(): void {

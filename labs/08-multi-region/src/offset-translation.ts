@@ -7,22 +7,23 @@ import type { Admin } from 'kafkajs';
 import { scanTopic } from '../../../shared/scan-topic.js';
 import { decodeCheckpoint, decodeOffsetSync, type Checkpoint, type OffsetSync } from './mirror-records.js';
 
-/** Every checkpoint the topic holds, in offset order per partition of the checkpoints topic. */
-export async function readCheckpoints(brokers: string[], checkpointsTopic: string): Promise<Checkpoint[]> {
-  const out: Checkpoint[] = [];
-  await scanTopic(brokers, checkpointsTopic, (_partition, message) => {
-    if (message.key && message.value) out.push(decodeCheckpoint(message.key, message.value));
-  }, { clientId: 'crm-lab-checkpoints' });
+/** Every record of `topic` that has a key and a value, decoded, in offset order per partition. */
+async function readDecoded<T>(brokers: string[], topic: string, decode: (key: Buffer, value: Buffer) => T, clientId: string): Promise<T[]> {
+  const out: T[] = [];
+  await scanTopic(brokers, topic, (_partition, message) => {
+    if (message.key && message.value) out.push(decode(message.key, message.value));
+  }, { clientId });
   return out;
 }
 
+/** Every checkpoint the topic holds, in offset order per partition of the checkpoints topic. */
+export function readCheckpoints(brokers: string[], checkpointsTopic: string): Promise<Checkpoint[]> {
+  return readDecoded(brokers, checkpointsTopic, decodeCheckpoint, 'crm-lab-checkpoints');
+}
+
 /** Every offset sync MM2 wrote (`mm2-offset-syncs.B.internal`, on the source cluster), in the order written. */
-export async function readOffsetSyncs(brokers: string[], offsetSyncsTopic: string): Promise<OffsetSync[]> {
-  const out: OffsetSync[] = [];
-  await scanTopic(brokers, offsetSyncsTopic, (_partition, message) => {
-    if (message.key && message.value) out.push(decodeOffsetSync(message.key, message.value));
-  }, { clientId: 'crm-lab-offset-syncs' });
-  return out;
+export function readOffsetSyncs(brokers: string[], offsetSyncsTopic: string): Promise<OffsetSync[]> {
+  return readDecoded(brokers, offsetSyncsTopic, decodeOffsetSync, 'crm-lab-offset-syncs');
 }
 
 /** The latest checkpoint of `group` for each partition of the mirrored topic (`A.crm-events`: checkpoints name the target's topic). */
